@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import get_application_model
+
+from .models import ClientMetadata, PushedRequest
+
+
+@admin.register(PushedRequest)
+class PushedRequestAdmin(admin.ModelAdmin):
+    """Read-only view of pushed requests; the request_uri is never shown in full."""
+
+    list_display = ("short_reference", "application", "state", "created_at", "expires_at")
+    list_filter = ("state", "application")
+    list_select_related = ("application",)
+    search_fields = ("application__client_id",)
+    date_hierarchy = "created_at"
+    fields = ("short_reference", "application", "state", "parameters", "created_at", "expires_at", "used_at", "consumed_at")
+    readonly_fields = fields
+    actions = ["purge_expired"]
+
+    @admin.display(description=_("request URI digest"))
+    def short_reference(self, obj: PushedRequest) -> str:
+        return f"{obj.request_uri_digest[:12]}…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Purge all expired pushed requests"), permissions=["delete"])
+    def purge_expired(self, request: HttpRequest, queryset: QuerySet[PushedRequest]) -> None:
+        from .purging import purge_expired
+
+        deleted = purge_expired()
+        self.message_user(request, _("Purged %d expired pushed requests.") % deleted, messages.SUCCESS)
+
+
+class ClientMetadataInline(admin.StackedInline):
+    model = ClientMetadata
+    can_delete = True
+    extra = 0
+    max_num = 1
+    verbose_name = _("pushed authorization requests")
+
+
+def _install_inline() -> None:
+    """Add the ClientMetadata inline to the admin of DOT's application model."""
+    application_model = get_application_model()
+    registered = admin.site._registry.get(application_model)
+    if registered is None:
+        return
+    admin_class = type(registered)
+    if ClientMetadataInline in (admin_class.inlines or []):
+        return
+    admin.site.unregister(application_model)
+    with_inline = type(admin_class.__name__, (admin_class,), {"inlines": [*admin_class.inlines, ClientMetadataInline]})
+    admin.site.register(application_model, with_inline)
+
+
+_install_inline()

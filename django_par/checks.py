@@ -1,0 +1,100 @@
+"""System checks for the configuration of django_par."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES
+
+# DOT's own PAR (unreleased at the time of writing): its URL name and its
+# OAUTH2_PROVIDER["PAR_..."] switches.
+DOT_PAR_URL_NAME = "oauth2_provider:pushed-authorization-request"
+
+
+@register(Tags.compatibility)
+def check_dot_installed(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    if apps.is_installed("oauth2_provider"):
+        return []
+    return [
+        Error(
+            "django_par needs django-oauth-toolkit.",
+            hint='Add "oauth2_provider" to INSTALLED_APPS.',
+            id="django_par.E001",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    user_settings = getattr(settings, "DJANGO_PAR", {})
+    if not isinstance(user_settings, dict):
+        return [Error("DJANGO_PAR must be a dict.", id="django_par.E002")]
+    errors: list[CheckMessage] = [
+        Error(
+            f"Unknown DJANGO_PAR setting {key!r}.",
+            hint=f"Known settings: {', '.join(sorted(DEFAULTS))}.",
+            id="django_par.E002",
+        )
+        for key in sorted(set(user_settings) - set(DEFAULTS))
+    ]
+    errors.extend(_import_path_errors(user_settings))
+    errors.extend(_lifetime_errors(user_settings))
+    return errors
+
+
+def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for key in IMPORT_PATH_KEYS:
+        paths = user_settings.get(key, DEFAULTS[key])
+        if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
+            errors.append(Error(f"DJANGO_PAR[{key!r}] must be a list of dotted paths.", id="django_par.E003"))
+            continue
+        for path in paths:
+            try:
+                import_string(path)
+            except ImportError as exc:
+                errors.append(
+                    Error(f"DJANGO_PAR[{key!r}]: cannot import {path!r}: {exc}", id="django_par.E003")
+                )
+    return errors
+
+
+def _lifetime_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for key, (low, high) in LIFETIME_RANGES.items():
+        value = user_settings.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors.append(
+                Error(
+                    f"DJANGO_PAR[{key!r}] must be a whole number of seconds from {low} to {high}.",
+                    id="django_par.E004",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_dot_builtin_par(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    dot_settings = getattr(settings, "OAUTH2_PROVIDER", {}) or {}
+    enabled = [name for name in dot_settings if name.startswith("PAR_") and name.endswith("ENABLED") and dot_settings[name]]
+    try:
+        reverse(DOT_PAR_URL_NAME)
+        enabled.append(f"URL {DOT_PAR_URL_NAME!r}")
+    except NoReverseMatch:
+        pass
+    if not enabled:
+        return []
+    return [
+        Error(
+            f"django-oauth-toolkit's own PAR is enabled ({', '.join(enabled)}) beside django_par.",
+            hint="Use one PAR implementation: turn DOT's off or remove django_par.",
+            id="django_par.E005",
+        )
+    ]

@@ -1,0 +1,72 @@
+"""OAuth errors raised by django_par.
+
+Protocol code raises these; ``django_par.responses`` is the one place that turns
+them into HTTP responses.
+"""
+
+from __future__ import annotations
+
+
+class OAuthError(Exception):
+    """An OAuth 2.0 error response (RFC 6749 §5.2, RFC 9126 §2.3)."""
+
+    error = "invalid_request"
+    status = 400
+
+    def __init__(self, description: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.headers = dict(headers or {})
+
+    def as_dict(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status = 401
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class InvalidRequestObject(OAuthError):
+    error = "invalid_request_object"
+
+
+class InvalidRequestUri(OAuthError):
+    error = "invalid_request_uri"
+
+
+class RequestTooLarge(InvalidRequest):
+    status = 413
+
+
+class UnsupportedMediaType(InvalidRequest):
+    status = 415
+
+
+class MethodNotAllowed(InvalidRequest):
+    status = 405
+
+
+class OAuthlibError(OAuthError):
+    """An error reported by oauthlib / DOT's validator, keeping its error code."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.status = status

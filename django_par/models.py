@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.settings import oauth2_settings
+
+
+def request_uri_digest(request_uri: str) -> str:
+    """The stored form of a request_uri: a copy of the table yields no usable URI."""
+    return hashlib.sha256(request_uri.encode("utf-8")).hexdigest()
+
+
+class PushedRequestQuerySet(models.QuerySet["PushedRequest"]):
+    def expired(self) -> PushedRequestQuerySet:
+        return self.filter(expires_at__lte=timezone.now())
+
+
+class PushedRequest(models.Model):
+    """An authorization request pushed to the PAR endpoint (RFC 9126 §2).
+
+    ``expires_at`` is the end of the row's usefulness: while ``PUSHED`` it bounds
+    the first use of the request_uri; the first use moves it to the end of the
+    flow, which may take longer (a slow login, MFA).
+    """
+
+    class State(models.TextChoices):
+        PUSHED = "pushed", _("pushed")
+        IN_USE = "in_use", _("in use")
+        CONSUMED = "consumed", _("consumed")
+
+    request_uri_digest = models.CharField(max_length=64, unique=True, editable=False)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="pushed_requests",
+    )
+    parameters = models.JSONField(
+        help_text=_("The authorization request parameters, without client credentials.")
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PUSHED)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PushedRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pushed authorization request")
+        verbose_name_plural = _("pushed authorization requests")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.request_uri_digest[:12]}… ({self.get_state_display()})"
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class ClientMetadata(models.Model):
+    """Per-client settings of django_par, beside DOT's application model."""
+
+    class AuthMethod(models.TextChoices):
+        DEFAULT = "", _("DOT's usual rules")
+        CLIENT_SECRET_BASIC = "client_secret_basic", "client_secret_basic"
+        CLIENT_SECRET_POST = "client_secret_post", "client_secret_post"
+        CLIENT_SECRET_JWT = "client_secret_jwt", "client_secret_jwt"
+        PRIVATE_KEY_JWT = "private_key_jwt", "private_key_jwt"
+        NONE = "none", _("none (public client)")
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="par_metadata",
+    )
+    require_pushed_authorization_requests = models.BooleanField(
+        default=False,
+        help_text=_("Refuse authorization requests from this client that were not pushed."),
+    )
+    token_endpoint_auth_method = models.CharField(
+        max_length=32,
+        choices=AuthMethod.choices,
+        blank=True,
+        default=AuthMethod.DEFAULT,
+        help_text=_("The only client authentication method this client may use; blank allows any."),
+    )
+    jwks = models.JSONField(null=True, blank=True, help_text=_("The client's public keys (a JWK Set)."))
+    jwks_uri = models.URLField(blank=True, help_text=_("Where the client publishes its JWK Set."))
+    request_object_signing_alg = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text=_("The only algorithm allowed for request objects; blank allows any allowed one."),
+    )
+    require_signed_request_object = models.BooleanField(
+        default=False,
+        help_text=_("Refuse pushed requests not sent as a signed request object."),
+    )
+
+    class Meta:
+        verbose_name = _("PAR client metadata")
+        verbose_name_plural = _("PAR client metadata")
+
+    def __str__(self) -> str:
+        return f"PAR metadata of {self.application}"
+
+
+def client_metadata(application: Any) -> ClientMetadata:
+    """The client's metadata row, or an unsaved one holding the defaults."""
+    try:
+        return application.par_metadata
+    except ClientMetadata.DoesNotExist:
+        return ClientMetadata(application=application)

@@ -1,0 +1,56 @@
+"""Accepting a pushed authorization request (RFC 9126 §2)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .client_auth import authenticate_client
+from .conf import par_settings
+from .errors import OAuthlibError, InvalidRequest
+from .form_body import read_form_parameters
+from .models import PushedRequest, request_uri_digest
+from .validation import validate_pushed_parameters
+
+REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    request_uri: str
+    expires_in: int
+    pushed_request: PushedRequest
+
+
+def new_request_uri() -> str:
+    # RFC 9126 §7.1: the reference must be unguessable; 256 random bits.
+    return REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
+
+
+def push_authorization_request(request: HttpRequest) -> PushResult:
+    """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
+    params = read_form_parameters(request)
+    client = authenticate_client(request, params)
+    if "request_uri" in params:
+        # RFC 9126 §2.1: the request_uri parameter MUST NOT be provided in a push.
+        raise InvalidRequest("request_uri must not be sent to the pushed authorization request endpoint.")
+    if "request" in params:
+        raise OAuthlibError("request_not_supported", "Request objects are not supported.")
+    params["client_id"] = client.application.client_id
+    parameters = validate_pushed_parameters(request, params)
+
+    request_uri = new_request_uri()
+    lifetime = par_settings.REQUEST_URI_LIFETIME
+    now = timezone.now()
+    pushed = PushedRequest.objects.create(
+        request_uri_digest=request_uri_digest(request_uri),
+        application=client.application,
+        parameters=parameters,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    return PushResult(request_uri, lifetime, pushed)

@@ -1,0 +1,148 @@
+"""Validation of pushed authorization parameters (RFC 9126 §2.1).
+
+The pushed request is checked as the authorization endpoint would check it,
+through DOT's own oauthlib server and validator (so a site's customisations
+apply), plus the rules DOT does not enforce itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
+from .conf import par_settings
+from .errors import InvalidRequest, OAuthlibError
+
+# The authorization request parameters a push may carry and that are stored.
+AUTHORIZATION_PARAMETERS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "prompt",
+    "max_age",
+    "code_challenge",
+    "code_challenge_method",
+    "claims",
+    "login_hint",
+    "response_mode",
+    "id_token_hint",
+    "acr_values",
+    "ui_locales",
+    "display",
+    "approval_prompt",
+)
+
+RESPONSE_MODES = frozenset({"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt"})
+PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create"})
+CODE_CHALLENGE_METHODS = frozenset({"plain", "S256"})
+# RFC 7636 §4.2: code-challenge = 43*128unreserved
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+# Parameters DOT's oauthlib server must not see at push time: they concern the
+# browser session (prompt=none asks about a user who is not here yet), or are
+# handled by django_par.
+SESSION_PARAMETERS = ("prompt", "id_token_hint", "max_age", "login_hint", "response_mode")
+# Clearer descriptions for oauthlib errors that come without a specific one.
+ERROR_DESCRIPTIONS = {
+    "unauthorized_client": "The client is not allowed to use this response_type.",
+    "unsupported_response_type": "The response_type is not supported.",
+    "invalid_scope": "The requested scope is unknown or not allowed for this client.",
+}
+
+
+def _check_min_length(params: Mapping[str, str], name: str, minimum: int) -> None:
+    value = params.get(name)
+    if value is not None and len(value) < minimum:
+        raise InvalidRequest(f"{name} must be at least {minimum} characters long.")
+
+
+def _check_prompt(value: str) -> None:
+    prompts = value.split()
+    unknown = sorted(set(prompts) - PROMPT_VALUES)
+    if not prompts or unknown:
+        raise InvalidRequest(f"Unsupported prompt value: {' '.join(unknown) or value!r}.")
+    # OIDC Core §3.1.2.1: none with any other value is an error.
+    if "none" in prompts and len(prompts) > 1:
+        raise InvalidRequest("prompt=none cannot be combined with other values.")
+
+
+def _check_json_object(name: str, value: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise InvalidRequest(f"{name} is not valid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequest(f"{name} must be a JSON object.")
+    return parsed
+
+
+def _check_login_hint(value: str) -> None:
+    """A username, or ``{"realm": ..., "username": ...}`` as a JSON object."""
+    if not value.lstrip().startswith("{"):
+        return
+    hint = _check_json_object("login_hint", value)
+    if not isinstance(hint.get("username"), str) or not hint["username"]:
+        raise InvalidRequest("login_hint as JSON needs a non-empty string username.")
+    if "realm" in hint and not isinstance(hint["realm"], str):
+        raise InvalidRequest("login_hint realm must be a string.")
+
+
+def check_parameter_rules(params: Mapping[str, str]) -> None:
+    """The rules on single parameters that DOT does not enforce itself."""
+    _check_min_length(params, "state", par_settings.STATE_MIN_LENGTH)
+    _check_min_length(params, "nonce", par_settings.NONCE_MIN_LENGTH)
+    if "id_token" in params.get("response_type", "").split() and "nonce" not in params:
+        # OIDC Core §3.2.2.1 / §3.3.2.11: nonce is required when an ID token is returned from the authorization endpoint.
+        raise InvalidRequest("nonce is required when response_type contains id_token.")
+    if "prompt" in params:
+        _check_prompt(params["prompt"])
+    if "max_age" in params and not params["max_age"].isdigit():
+        raise InvalidRequest("max_age must be a non-negative integer.")
+    if "claims" in params:
+        _check_json_object("claims", params["claims"])
+    if "login_hint" in params:
+        _check_login_hint(params["login_hint"])
+    if "response_mode" in params and params["response_mode"] not in RESPONSE_MODES:
+        raise InvalidRequest(f"Unsupported response_mode {params['response_mode']!r}.")
+    if "code_challenge" in params:
+        # RFC 7636 §4.3: code_challenge_method defaults to plain.
+        if params.get("code_challenge_method", "plain") not in CODE_CHALLENGE_METHODS:
+            raise InvalidRequest("code_challenge_method must be plain or S256.")
+        if not CODE_CHALLENGE.fullmatch(params["code_challenge"]):
+            raise InvalidRequest("code_challenge must be 43 to 128 unreserved characters (RFC 7636 §4.2).")
+    elif "code_challenge_method" in params:
+        raise InvalidRequest("code_challenge_method was sent without code_challenge.")
+
+
+def check_with_dot(request: HttpRequest, params: Mapping[str, str]) -> None:
+    """Run DOT's authorization request validation on the pushed parameters."""
+    oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
+    uri = request.build_absolute_uri(request.path) + "?" + urlencode(oauthlib_params)
+    server = OAuthLibMixin.get_oauthlib_core().server
+    try:
+        server.validate_authorization_request(uri, http_method="GET", body=None, headers={})
+    except OAuth2Error as error:
+        code = error.error or "invalid_request"
+        description = error.description
+        if not description or description == "Invalid request.":
+            description = ERROR_DESCRIPTIONS.get(code, "The authorization request is invalid.")
+        raise OAuthlibError(code, description) from None
+    except ValueError:  # oauthlib refuses a query it cannot decode
+        raise InvalidRequest("The authorization parameters could not be decoded.") from None
+
+
+def validate_pushed_parameters(request: HttpRequest, params: Mapping[str, str]) -> dict[str, str]:
+    """Check a pushed request and return the parameters to store."""
+    stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
+    check_parameter_rules(stored)
+    check_with_dot(request, stored)
+    return stored

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+
+from .errors import MethodNotAllowed, OAuthError
+from .pushing import push_authorization_request
+from .responses import json_error_response, no_store
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class PushedAuthorizationRequestView(View):
+    """``POST /o/par/``: the pushed authorization request endpoint (RFC 9126 §2)."""
+
+    http_method_names = ["post"]
+
+    @method_decorator(sensitive_variables())
+    @method_decorator(sensitive_post_parameters("client_secret", "client_assertion"))
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            result = push_authorization_request(request)
+        except OAuthError as error:
+            return json_error_response(error)
+        body = {"request_uri": result.request_uri, "expires_in": result.expires_in}
+        return no_store(JsonResponse(body, status=201))
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = json_error_response(MethodNotAllowed("The PAR endpoint accepts only POST."))
+        response["Allow"] = "POST"
+        return response
