@@ -7,4 +7,9 @@ class DjangoParConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .signals import record_auth_time
+
+        user_logged_in.connect(record_auth_time, dispatch_uid="django_par.record_auth_time")

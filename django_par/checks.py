@@ -7,8 +7,8 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
-from django.urls import NoReverseMatch, reverse
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES
@@ -98,3 +98,35 @@ def check_dot_builtin_par(app_configs: Iterable[Any] | None = None, **kwargs: An
             id="django_par.E005",
         )
     ]
+
+
+@register(Tags.urls)
+def check_hooks_installed(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Without django_par's authorization view a request_uri would be ignored."""
+    from .authorization import PushedAuthorizationMixin
+
+    warnings: list[CheckMessage] = []
+    try:
+        view_class = getattr(resolve(reverse("oauth2_provider:authorize")).func, "view_class", None)
+    except (NoReverseMatch, Resolver404):
+        view_class = None
+    if not (isinstance(view_class, type) and issubclass(view_class, PushedAuthorizationMixin)):
+        warnings.append(
+            Warning(
+                "DOT's authorization endpoint does not resolve pushed requests: request_uri would be ignored.",
+                hint='Include "django_par.urls" before "oauth2_provider.urls" under the same prefix, or add '
+                "django_par.authorization.PushedAuthorizationMixin to your own AuthorizationView.",
+                id="django_par.W001",
+            )
+        )
+    try:
+        reverse("django_par:par")
+    except NoReverseMatch:
+        warnings.append(
+            Warning(
+                "The PAR endpoint is not routed.",
+                hint='Add path("o/", include("django_par.urls")) to your URLconf.',
+                id="django_par.W002",
+            )
+        )
+    return warnings

@@ -17,6 +17,12 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     # Seconds during which a pushed request_uri can first be used (RFC 9126 §2.2).
     "REQUEST_URI_LIFETIME": 90,
+    # Seconds a flow may take once its request_uri was first used (login, MFA,
+    # consent); reloads within that time keep working (RFC 9126 §4).
+    "FLOW_LIFETIME": 1800,
+    # Refuse authorization requests that were not pushed, for every client.
+    # A client's ClientMetadata.require_pushed_authorization_requests adds to it.
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
     # Client authentication backends, tried in order (see django_par.client_auth).
     "CLIENT_AUTH_BACKENDS": [
         "django_par.client_auth.ClientSecretBasic",
@@ -35,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
 # Allowed range of each lifetime, in seconds.
 LIFETIME_RANGES: dict[str, tuple[int, int]] = {
     "REQUEST_URI_LIFETIME": (5, 3600),
+    "FLOW_LIFETIME": (60, 86400),
 }
 
 # Keys whose values are dotted import paths (checked by the system checks).
@@ -55,6 +62,14 @@ class ParSettings:
     @property
     def REQUEST_URI_LIFETIME(self) -> int:
         return int(self.get("REQUEST_URI_LIFETIME"))
+
+    @property
+    def FLOW_LIFETIME(self) -> int:
+        return int(self.get("FLOW_LIFETIME"))
+
+    @property
+    def REQUIRE_PUSHED_AUTHORIZATION_REQUESTS(self) -> bool:
+        return bool(self.get("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"))
 
     @property
     def CLIENT_AUTH_BACKENDS(self) -> list[str]:

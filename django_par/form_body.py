@@ -37,6 +37,9 @@ def read_form_parameters(request: HttpRequest) -> dict[str, str]:
         raise InvalidRequest("The request body is not valid form data.") from None
     params: dict[str, str] = {}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            # No parameter legitimately holds NUL, and PostgreSQL cannot store it in text or JSON.
+            raise InvalidRequest("The request body contains a NUL character.")
         if name in params:
             raise InvalidRequest(f"The parameter {name} was sent more than once.")
         params[name] = value

@@ -14,6 +14,7 @@ from .conf import par_settings
 from .errors import OAuthlibError, InvalidRequest
 from .form_body import read_form_parameters
 from .models import PushedRequest, request_uri_digest
+from .signals import request_pushed
 from .validation import validate_pushed_parameters
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -53,4 +54,5 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
+    request_pushed.send(sender=PushedRequest, pushed_request=pushed, request=request)
     return PushResult(request_uri, lifetime, pushed)

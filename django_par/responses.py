@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 from .errors import OAuthError
+
+# DOT's authorization page, which shows error.error and error.description.
+ERROR_TEMPLATE = "oauth2_provider/authorize.html"
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
@@ -18,4 +22,11 @@ def json_error_response(error: OAuthError) -> HttpResponse:
     response = JsonResponse(error.as_dict(), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
+    return no_store(response)
+
+
+def html_error_response(request: HttpRequest, error: OAuthError) -> HttpResponse:
+    """An error page for the browser: never a redirect to an unverified client."""
+    context = {"error": {"error": error.error, "description": error.description}}
+    response = render(request, ERROR_TEMPLATE, context, status=error.status)
     return no_store(response)

@@ -1,9 +1,30 @@
-from django.urls import path
+"""URLs of django_par. Include them *before* DOT's, under the same prefix::
 
+    path("o/", include("django_par.urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+
+Then ``authorize/`` and the discovery documents of this app take precedence
+over DOT's. For RFC 8414 metadata at the server root, also include
+``django_par.urls.metadata_urlpatterns`` at the root, before DOT's.
+"""
+
+from django.urls import path, re_path
+
+from .authorization import AuthorizationView
+from .metadata import ConnectDiscoveryInfoView, ServerMetadataView
 from .views import PushedAuthorizationRequestView
 
 app_name = "django_par"
 
+metadata_urlpatterns = (
+    [path(".well-known/oauth-authorization-server", ServerMetadataView.as_view(), name="server-metadata")]
+    if ServerMetadataView is not None
+    else []
+)
+
 urlpatterns = [
     path("par/", PushedAuthorizationRequestView.as_view(), name="par"),
+    path("authorize/", AuthorizationView.as_view(), name="authorize"),
+    re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view(), name="openid-configuration"),
+    *metadata_urlpatterns,
 ]

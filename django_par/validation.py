@@ -47,6 +47,8 @@ PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create
 CODE_CHALLENGE_METHODS = frozenset({"plain", "S256"})
 # RFC 7636 §4.2: code-challenge = 43*128unreserved
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+# ASCII digits only: str.isdigit() also accepts characters such as "²" that int() refuses.
+MAX_AGE = re.compile(r"[0-9]+")
 # Parameters DOT's oauthlib server must not see at push time: they concern the
 # browser session (prompt=none asks about a user who is not here yet), or are
 # handled by django_par.
@@ -78,7 +80,7 @@ def _check_prompt(value: str) -> None:
 def _check_json_object(name: str, value: str) -> dict[str, Any]:
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
         raise InvalidRequest(f"{name} is not valid JSON.") from None
     if not isinstance(parsed, dict):
         raise InvalidRequest(f"{name} must be a JSON object.")
@@ -105,7 +107,7 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         raise InvalidRequest("nonce is required when response_type contains id_token.")
     if "prompt" in params:
         _check_prompt(params["prompt"])
-    if "max_age" in params and not params["max_age"].isdigit():
+    if "max_age" in params and not MAX_AGE.fullmatch(params["max_age"]):
         raise InvalidRequest("max_age must be a non-negative integer.")
     if "claims" in params:
         _check_json_object("claims", params["claims"])
@@ -123,13 +125,13 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         raise InvalidRequest("code_challenge_method was sent without code_challenge.")
 
 
-def check_with_dot(request: HttpRequest, params: Mapping[str, str]) -> None:
-    """Run DOT's authorization request validation on the pushed parameters."""
+def check_with_dot(request: HttpRequest, params: Mapping[str, str]) -> tuple[list[str], dict[str, Any]]:
+    """Run DOT's authorization request validation; return oauthlib's scopes and credentials."""
     oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
     uri = request.build_absolute_uri(request.path) + "?" + urlencode(oauthlib_params)
     server = OAuthLibMixin.get_oauthlib_core().server
     try:
-        server.validate_authorization_request(uri, http_method="GET", body=None, headers={})
+        scopes, credentials = server.validate_authorization_request(uri, http_method="GET", body=None, headers={})
     except OAuth2Error as error:
         code = error.error or "invalid_request"
         description = error.description
@@ -138,11 +140,15 @@ def check_with_dot(request: HttpRequest, params: Mapping[str, str]) -> None:
         raise OAuthlibError(code, description) from None
     except ValueError:  # oauthlib refuses a query it cannot decode
         raise InvalidRequest("The authorization parameters could not be decoded.") from None
+    return list(scopes), dict(credentials)
 
 
 def validate_pushed_parameters(request: HttpRequest, params: Mapping[str, str]) -> dict[str, str]:
     """Check a pushed request and return the parameters to store."""
     stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
     check_parameter_rules(stored)
-    check_with_dot(request, stored)
+    _scopes, credentials = check_with_dot(request, stored)
+    # Store the redirect_uri DOT resolved when the client omitted it, so that
+    # every later response goes where this validation said it would.
+    stored.setdefault("redirect_uri", credentials["redirect_uri"])
     return stored

@@ -1,0 +1,175 @@
+"""DOT's authorization endpoint, resolving pushed requests (RFC 9126 §4).
+
+:class:`PushedAuthorizationMixin` goes in front of DOT's ``AuthorizationView``
+(or a site's subclass of it). For a request carrying ``request_uri`` it swaps
+the browser's query for the stored parameters inside the server only, so DOT
+and oauthlib process the pushed request as if it had been sent in full, while
+every URL the browser sees (login ``next``, the consent form's action) keeps
+only ``client_id`` and ``request_uri``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import resolve_url
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.views import AuthorizationView as DotAuthorizationView
+
+from .client_auth import load_application
+from .errors import OAuthError
+from .models import PushedRequest
+from .redirects import error_response_url, issuer, with_issuer
+from .resolution import consume, require_pushed_request, resolve_request_uri
+from .responses import html_error_response
+from .signals import AUTH_TIME_SESSION_KEY
+from .validation import check_with_dot
+
+# The consent form fields DOT reads back on POST, filled from the pushed request.
+CONSENT_FIELDS = ("redirect_uri", "client_id", "state", "response_type", "code_challenge", "code_challenge_method", "nonce")
+
+
+class PushedAuthorizationMixin:
+    """Resolve ``request_uri`` for DOT's ``AuthorizationView``; enforce required PAR."""
+
+    pushed_request: PushedRequest | None = None
+    request: HttpRequest
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.pushed_request = None
+        try:
+            if "request_uri" in request.GET:
+                self.pushed_request = resolve_request_uri(request, request.GET)
+            else:
+                application = load_application(request.GET.get("client_id", ""))
+                if application is not None:
+                    require_pushed_request(request, application)
+        except OAuthError as error:
+            return html_error_response(request, error)
+        if self.pushed_request is None:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return self.dispatch_pushed(request, *args, **kwargs)
+
+    # -- pushed requests ---------------------------------------------------
+
+    @property
+    def pushed_parameters(self) -> dict[str, str]:
+        assert self.pushed_request is not None
+        return dict(self.pushed_request.parameters)
+
+    def dispatch_pushed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        params = self.pushed_parameters
+        prompts = set(params.get("prompt", "").split())
+        self.short_url = request.path + "?" + urlencode(
+            {"client_id": request.GET["client_id"], "request_uri": request.GET["request_uri"]}
+        )
+        needs_login = not request.user.is_authenticated or self.login_is_stale(request, params, prompts)
+        if "none" in prompts:
+            # OIDC Core §3.1.2.1: no UI; answer with an error instead.
+            if needs_login:
+                return self.prompt_none_error("login_required", "The user is not logged in.")
+            if not self.has_prior_consent(request, params):
+                return self.prompt_none_error("consent_required", "The user has not yet approved this client.")
+        elif needs_login:
+            return redirect_to_login(self.short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
+        self.expand_request(request, params, prompts)
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    def login_is_stale(self, request: HttpRequest, params: dict[str, str], prompts: set[str]) -> bool:
+        """True when prompt=login or max_age asks for a login the user has not done."""
+        auth_time = request.session.get(AUTH_TIME_SESSION_KEY)
+        assert self.pushed_request is not None and self.pushed_request.used_at is not None
+        # A login since this flow started satisfies both prompt=login and max_age.
+        if auth_time is not None and auth_time >= self.pushed_request.used_at.timestamp():
+            return False
+        if "login" in prompts:
+            return True
+        if "max_age" in params:
+            return auth_time is None or time.time() - auth_time > int(params["max_age"])
+        return False
+
+    def has_prior_consent(self, request: HttpRequest, params: dict[str, str]) -> bool:
+        assert self.pushed_request is not None
+        application = self.pushed_request.application
+        if application.skip_authorization:
+            return True
+        if "scope" in params:
+            scopes = params["scope"].split()
+        else:
+            scopes = get_scopes_backend().get_default_scopes(application=application, request=request)
+        tokens = get_access_token_model().objects.filter(
+            user=request.user, application=application, expires__gt=timezone.now()
+        )
+        return any(token.allow_scopes(scopes) for token in tokens)
+
+    def prompt_none_error(self, error: str, description: str) -> HttpResponse:
+        assert self.pushed_request is not None
+        url = error_response_url(self.request, self.pushed_parameters, error, description)
+        return self.redirect(url, self.pushed_request.application)
+
+    def expand_request(self, request: HttpRequest, params: dict[str, str], prompts: set[str]) -> None:
+        """Give DOT the pushed parameters, server-side only.
+
+        Prompts were handled above; what remains for DOT is whether to show the
+        consent page: always with prompt=consent, never when prompt=none passed.
+        """
+        expanded = {name: value for name, value in params.items() if name != "prompt"}
+        if "consent" in prompts:
+            expanded["approval_prompt"] = "force"
+        elif "none" in prompts:
+            expanded["approval_prompt"] = "auto"
+        query = QueryDict(mutable=True)
+        query.update(expanded)
+        query._mutable = False
+        request.GET = query
+        # A copy: the WSGI environ (and so server access logs) keeps the short query.
+        request.META = {**request.META, "QUERY_STRING": query.urlencode()}
+
+    # -- DOT hooks -----------------------------------------------------------
+
+    def get_initial(self) -> dict[str, Any]:
+        if self.pushed_request is None:
+            return super().get_initial()  # type: ignore[misc,no-any-return]
+        # The consent form carries no pushed parameter: the POST reads them from the store.
+        return {"client_id": self.pushed_request.application.client_id}
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_form_kwargs()  # type: ignore[misc]
+        if self.pushed_request is not None and "data" in kwargs:
+            kwargs["data"] = self.consent_form_data()
+        return kwargs
+
+    def consent_form_data(self) -> dict[str, Any]:
+        """The consent POST as DOT expects it, from the pushed request, not the browser."""
+        try:
+            scopes, credentials = check_with_dot(self.request, self.pushed_parameters)
+        except OAuthError:
+            return {}  # validated when pushed; DOT's form then reports the invalid POST
+        data = {name: credentials[name] for name in CONSENT_FIELDS if credentials.get(name)}
+        data["scope"] = " ".join(scopes)
+        if credentials.get("claims"):
+            data["claims"] = json.dumps(credentials["claims"])
+        if self.request.POST.get("allow"):
+            data["allow"] = self.request.POST["allow"]
+        return data
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """Every authorization response passes here: spend the request_uri first."""
+        if self.pushed_request is not None:
+            try:
+                consume(self.request, self.pushed_request)
+            except OAuthError as error:
+                return html_error_response(self.request, error)
+            redirect_to = with_issuer(redirect_to, issuer(self.request))
+        return super().redirect(redirect_to, application)  # type: ignore[misc,no-any-return]
+
+
+class AuthorizationView(PushedAuthorizationMixin, DotAuthorizationView):
+    """DOT's authorization endpoint with pushed authorization requests."""

@@ -1,0 +1,103 @@
+"""Resolving a request_uri at the authorization endpoint (RFC 9126 §4).
+
+A pushed request moves PUSHED -> IN_USE (first use; reloads allowed) ->
+CONSUMED (its one authorization response). Both moves are single conditional
+UPDATEs, so two browsers racing cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .conf import par_settings
+from .errors import InvalidRequest, InvalidRequestUri, OAuthError
+from .models import PushedRequest, client_metadata, request_uri_digest
+from .pushing import REQUEST_URI_PREFIX
+from .signals import request_consumed, request_first_used, request_rejected
+
+State = PushedRequest.State
+
+
+def resolve_request_uri(request: HttpRequest, query: Mapping[str, str]) -> PushedRequest:
+    """The pushed request named by the query's request_uri, now in use."""
+    try:
+        pushed = _find_usable(query)
+    except OAuthError as error:
+        request_rejected.send(sender=PushedRequest, pushed_request=None, request=request, error=error)
+        raise
+    if pushed.state == State.PUSHED:
+        _start_flow(request, pushed)
+    return pushed
+
+
+def _find_usable(query: Mapping[str, str]) -> PushedRequest:
+    if "request" in query:
+        raise InvalidRequest("request and request_uri cannot be sent together.")
+    client_id = query.get("client_id")
+    if not client_id:
+        # RFC 9126 §4: client_id is required beside request_uri.
+        raise InvalidRequest("client_id is required with request_uri.")
+    request_uri = query["request_uri"]
+    if not request_uri.startswith(REQUEST_URI_PREFIX):
+        raise InvalidRequestUri("The request_uri was not issued by this server.")
+    pushed = (
+        PushedRequest.objects.select_related("application")
+        .filter(request_uri_digest=request_uri_digest(request_uri))
+        .first()
+    )
+    if pushed is None:
+        raise InvalidRequestUri("The request_uri is unknown.")
+    # RFC 9126 §4: the request_uri is bound to the client that pushed it.
+    if pushed.application.client_id != client_id:
+        raise InvalidRequestUri("The request_uri was not pushed by this client.")
+    if pushed.state == State.CONSUMED:
+        raise InvalidRequestUri("The request_uri has already been used.")
+    if pushed.is_expired():
+        raise InvalidRequestUri("The request_uri has expired.")
+    return pushed
+
+
+def _start_flow(request: HttpRequest, pushed: PushedRequest) -> None:
+    """First use: from now on the flow lifetime, not the push lifetime, applies."""
+    now = timezone.now()
+    flow_ends = now + timedelta(seconds=par_settings.FLOW_LIFETIME)
+    started = PushedRequest.objects.filter(pk=pushed.pk, state=State.PUSHED, expires_at__gt=now).update(
+        state=State.IN_USE, used_at=now, expires_at=flow_ends
+    )
+    if started:
+        pushed.state, pushed.used_at, pushed.expires_at = State.IN_USE, now, flow_ends
+        request_first_used.send(sender=PushedRequest, pushed_request=pushed, request=request)
+        return
+    pushed.refresh_from_db()  # another request started (or consumed) it meanwhile
+    if pushed.state == State.CONSUMED or pushed.is_expired():
+        raise InvalidRequestUri("The request_uri has already been used.")
+
+
+def consume(request: HttpRequest, pushed: PushedRequest) -> None:
+    """Spend the request_uri on its one authorization response (RFC 9126 §7.3)."""
+    now = timezone.now()
+    consumed = PushedRequest.objects.filter(pk=pushed.pk, state=State.IN_USE, expires_at__gt=now).update(
+        state=State.CONSUMED, consumed_at=now
+    )
+    if not consumed:
+        error = InvalidRequestUri("The request_uri has already been used or has expired.")
+        request_rejected.send(sender=PushedRequest, pushed_request=pushed, request=request, error=error)
+        raise error
+    pushed.state, pushed.consumed_at = State.CONSUMED, now
+    request_consumed.send(sender=PushedRequest, pushed_request=pushed, request=request)
+
+
+def require_pushed_request(request: HttpRequest, application: Any) -> None:
+    """Refuse a plain authorization request where PAR is required (RFC 9126 §5)."""
+    required = par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS or (
+        client_metadata(application).require_pushed_authorization_requests
+    )
+    if required:
+        error = InvalidRequest("This client must use pushed authorization requests.")
+        request_rejected.send(sender=PushedRequest, pushed_request=None, request=request, error=error)
+        raise error

@@ -1,0 +1,33 @@
+"""Signals sent over the life of a pushed request, for auditing.
+
+Every signal is sent with ``sender=PushedRequest`` (except ``request_rejected``,
+whose ``pushed_request`` may be None) and the Django ``request``:
+
+* ``request_pushed(pushed_request, request)``: stored by the PAR endpoint;
+* ``request_first_used(pushed_request, request)``: its request_uri opened a flow;
+* ``request_consumed(pushed_request, request)``: it produced its one authorization response;
+* ``request_rejected(pushed_request, request, error)``: a request_uri was refused at
+  the authorization endpoint (unknown, expired, spent, other client, PAR required).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.dispatch import Signal
+
+request_pushed = Signal()
+request_first_used = Signal()
+request_consumed = Signal()
+request_rejected = Signal()
+
+# Session key holding the time (epoch seconds) the user last authenticated.
+AUTH_TIME_SESSION_KEY = "django_par.auth_time"
+
+
+def record_auth_time(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Remember when the user logged in, for prompt=login and max_age."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[AUTH_TIME_SESSION_KEY] = int(time.time())
