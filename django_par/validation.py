@@ -43,7 +43,7 @@ AUTHORIZATION_PARAMETERS = (
 )
 
 RESPONSE_MODES = frozenset({"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt"})
-PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create"})
+PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 CODE_CHALLENGE_METHODS = frozenset({"plain", "S256"})
 # RFC 7636 §4.2: code-challenge = 43*128unreserved
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
