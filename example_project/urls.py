@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from example_project.demo.views import callback
+
+urlpatterns = [
+    # django_par first: its views take over some of DOT's paths under /o/.
+    path("o/", include("django_par.urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("demo/callback/", callback, name="demo-callback"),
+]
