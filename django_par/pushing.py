@@ -42,7 +42,7 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     if "request" in params:
         raise OAuthlibError("request_not_supported", "Request objects are not supported.")
     params["client_id"] = client.application.client_id
-    parameters = validate_pushed_parameters(request, params)
+    parameters = validate_pushed_parameters(request, params, client.application)
 
     request_uri = new_request_uri()
     lifetime = par_settings.REQUEST_URI_LIFETIME

@@ -15,7 +15,9 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from .conf import par_settings
 from .errors import InvalidRequest, OAuthlibError
@@ -125,13 +127,24 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         raise InvalidRequest("code_challenge_method was sent without code_challenge.")
 
 
-def check_with_dot(request: HttpRequest, params: Mapping[str, str]) -> tuple[list[str], dict[str, Any]]:
-    """Run DOT's authorization request validation; return oauthlib's scopes and credentials."""
+def check_with_dot(
+    request: HttpRequest, params: Mapping[str, str], application: Any = None
+) -> tuple[list[str], dict[str, Any]]:
+    """Run DOT's authorization request validation; return oauthlib's scopes and credentials.
+
+    An ``application`` already loaded is handed to DOT's validator, which then
+    reuses it instead of loading it from the database a second time.
+    """
     oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
     uri = request.build_absolute_uri(request.path) + "?" + urlencode(oauthlib_params)
     server = OAuthLibMixin.get_oauthlib_core().server
     try:
-        scopes, credentials = server.validate_authorization_request(uri, http_method="GET", body=None, headers={})
+        # What oauthlib's AuthorizationEndpoint.validate_authorization_request does, with request.client preset.
+        core_request = OAuthlibRequest(uri, http_method="GET", body=None, headers={})
+        core_request.scopes = scope_to_list(core_request.scope)
+        core_request.client = application
+        handler = server.response_types.get(core_request.response_type, server.default_response_type_handler)
+        scopes, credentials = handler.validate_authorization_request(core_request)
     except OAuth2Error as error:
         code = error.error or "invalid_request"
         description = error.description
@@ -143,11 +156,13 @@ def check_with_dot(request: HttpRequest, params: Mapping[str, str]) -> tuple[lis
     return list(scopes), dict(credentials)
 
 
-def validate_pushed_parameters(request: HttpRequest, params: Mapping[str, str]) -> dict[str, str]:
+def validate_pushed_parameters(
+    request: HttpRequest, params: Mapping[str, str], application: Any = None
+) -> dict[str, str]:
     """Check a pushed request and return the parameters to store."""
     stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
     check_parameter_rules(stored)
-    _scopes, credentials = check_with_dot(request, stored)
+    _scopes, credentials = check_with_dot(request, stored, application)
     # Store the redirect_uri DOT resolved when the client omitted it, so that
     # every later response goes where this validation said it would.
     stored.setdefault("redirect_uri", credentials["redirect_uri"])
