@@ -26,7 +26,8 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 from .client_auth import load_application
 from .errors import OAuthError
 from .models import PushedRequest
-from .redirects import error_response_url, issuer, with_issuer
+from .endpoints import issuer
+from .redirects import error_response_url, with_issuer
 from .resolution import consume, require_pushed_request, resolve_request_uri
 from .responses import html_error_response
 from .signals import AUTH_TIME_SESSION_KEY

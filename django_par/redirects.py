@@ -7,14 +7,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.http import HttpRequest
-from oauth2_provider.settings import oauth2_settings
 
-
-def issuer(request: HttpRequest) -> str:
-    """The issuer identifier sent as ``iss`` (RFC 9207)."""
-    # DOT 3.2+ has a dedicated OAuth issuer; older releases only the OIDC one.
-    get_issuer = getattr(oauth2_settings, "oauth2_authorization_server_issuer", None) or oauth2_settings.oidc_issuer
-    return str(get_issuer(request))
+from .endpoints import issuer
 
 
 def default_response_mode(response_type: str) -> str:

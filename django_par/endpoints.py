@@ -1,0 +1,33 @@
+"""The server's own identifiers: its issuer and endpoint URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from oauth2_provider.settings import oauth2_settings
+
+
+def issuer(request: Any) -> str:
+    """The issuer identifier (RFC 8414 §2), for ``iss`` and audience checks.
+
+    ``request`` is a Django or an oauthlib request, as DOT accepts both.
+    """
+    # DOT 3.2+ has a dedicated OAuth issuer; older releases only the OIDC one.
+    get_issuer = getattr(oauth2_settings, "oauth2_authorization_server_issuer", None) or oauth2_settings.oidc_issuer
+    return str(get_issuer(request)).rstrip("/")
+
+
+def endpoint_urls(request: Any, *url_names: str) -> list[str]:
+    """Absolute URLs of the named endpoints that the URLconf routes."""
+    base = issuer(request)
+    # The issuer is the prefix of DOT's URLs; its origin is what reverse() paths hang from.
+    scheme, _, rest = base.partition("://")
+    origin = f"{scheme}://{rest.split('/', 1)[0]}"
+    urls = []
+    for name in url_names:
+        try:
+            urls.append(origin + reverse(name))
+        except NoReverseMatch:
+            continue
+    return urls
