@@ -11,7 +11,8 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES
+from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, par_settings
+from .fapi import FAPI2_MAX_REQUEST_URI_LIFETIME
 
 # DOT's own PAR (unreleased at the time of writing): its URL name and its
 # OAUTH2_PROVIDER["PAR_..."] switches.
@@ -46,7 +47,19 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
     ]
     errors.extend(_import_path_errors(user_settings))
     errors.extend(_lifetime_errors(user_settings))
+    errors.extend(_fapi2_errors())
     return errors
+
+
+def _fapi2_errors() -> list[CheckMessage]:
+    if par_settings.FAPI2_SECURITY_PROFILE and par_settings.REQUEST_URI_LIFETIME > FAPI2_MAX_REQUEST_URI_LIFETIME:
+        return [
+            Error(
+                "FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.",
+                id="django_par.E006",
+            )
+        ]
+    return []
 
 
 def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:

@@ -173,6 +173,8 @@ def authenticate_client(request: HttpRequest, params: Mapping[str, str]) -> Auth
         if client is None:
             raise InvalidClient("The client did not authenticate.")
         required = client_metadata(client.application).token_endpoint_auth_method
+        if par_settings.FAPI2_SECURITY_PROFILE:
+            required = "private_key_jwt"  # FAPI 2.0 §5.3.2.1
         if required and required != client.method:
             raise InvalidClient(f"This client must authenticate with {required}.")
     except InvalidClient as error:

@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_AUTH_BACKENDS": [
         "django_par.client_auth.ClientSecretBasic",
         "django_par.client_auth.ClientSecretPost",
+        "django_par.assertions.PrivateKeyJwt",
+        "django_par.assertions.ClientSecretJwt",
         "django_par.client_auth.PublicClient",
     ],
     # Minimum length of the state and nonce parameters.
@@ -36,12 +38,45 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_SIZE": 64 * 1024,
     # Realm announced in the WWW-Authenticate challenge of a 401.
     "AUTHENTICATION_REALM": "django-par",
+    # -- JWTs: client assertions (RFC 7523) and request objects (RFC 9101) --
+    # Algorithms accepted for private_key_jwt assertions and request objects.
+    "ASYMMETRIC_SIGNING_ALGS": ["RS256", "PS256", "ES256", "EdDSA"],
+    # Algorithms accepted for client_secret_jwt assertions.
+    "HMAC_SIGNING_ALGS": ["HS256"],
+    # Seconds of clock difference tolerated on exp, iat and nbf.
+    "CLOCK_SKEW": 30,
+    # Longest accepted lifetime (exp - iat, or exp - now) of a client assertion.
+    "ASSERTION_MAX_LIFETIME": 300,
+    # Longest accepted lifetime of a request object.
+    "REQUEST_OBJECT_MAX_LIFETIME": 3600,
+    # Accept only the issuer as the audience of a client assertion (FAPI 2.0);
+    # otherwise the issuer, the token endpoint and the PAR endpoint (RFC 9126 §2).
+    "ASSERTION_AUDIENCE_ISSUER_ONLY": False,
+    # Refuse pushes that are not a signed request object, for every client.
+    "REQUIRE_SIGNED_REQUEST_OBJECT": False,
+    # Fetching a client's jwks_uri.
+    "JWKS_URI_TIMEOUT": 5,
+    "JWKS_URI_MAX_BYTES": 64 * 1024,
+    "JWKS_URI_CACHE_TTL": 300,
+    # Allow jwks_uri hosts on loopback or private networks (development, tests).
+    "JWKS_URI_ALLOW_PRIVATE_ADDRESSES": False,
+    # CA bundle file for jwks_uri TLS verification; None: the system's.
+    "JWKS_URI_CA_BUNDLE": None,
+    # Cache alias (settings.CACHES) holding fetched key sets.
+    "JWKS_CACHE_ALIAS": "default",
+    # The FAPI 2.0 Security Profile rules for pushed requests.
+    "FAPI2_SECURITY_PROFILE": False,
 }
 
 # Allowed range of each lifetime, in seconds.
 LIFETIME_RANGES: dict[str, tuple[int, int]] = {
     "REQUEST_URI_LIFETIME": (5, 3600),
     "FLOW_LIFETIME": (60, 86400),
+    "CLOCK_SKEW": (0, 300),
+    "ASSERTION_MAX_LIFETIME": (10, 3600),
+    "REQUEST_OBJECT_MAX_LIFETIME": (10, 86400),
+    "JWKS_URI_TIMEOUT": (1, 60),
+    "JWKS_URI_CACHE_TTL": (0, 86400),
 }
 
 # Keys whose values are dotted import paths (checked by the system checks).
@@ -69,7 +104,7 @@ class ParSettings:
 
     @property
     def REQUIRE_PUSHED_AUTHORIZATION_REQUESTS(self) -> bool:
-        return bool(self.get("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"))
+        return self.FAPI2_SECURITY_PROFILE or bool(self.get("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"))
 
     @property
     def CLIENT_AUTH_BACKENDS(self) -> list[str]:
@@ -90,6 +125,63 @@ class ParSettings:
     @property
     def AUTHENTICATION_REALM(self) -> str:
         return str(self.get("AUTHENTICATION_REALM"))
+
+    @property
+    def ASYMMETRIC_SIGNING_ALGS(self) -> list[str]:
+        return list(self.get("ASYMMETRIC_SIGNING_ALGS"))
+
+    @property
+    def HMAC_SIGNING_ALGS(self) -> list[str]:
+        return list(self.get("HMAC_SIGNING_ALGS"))
+
+    @property
+    def CLOCK_SKEW(self) -> int:
+        return int(self.get("CLOCK_SKEW"))
+
+    @property
+    def ASSERTION_MAX_LIFETIME(self) -> int:
+        return int(self.get("ASSERTION_MAX_LIFETIME"))
+
+    @property
+    def REQUEST_OBJECT_MAX_LIFETIME(self) -> int:
+        return int(self.get("REQUEST_OBJECT_MAX_LIFETIME"))
+
+    @property
+    def ASSERTION_AUDIENCE_ISSUER_ONLY(self) -> bool:
+        return self.FAPI2_SECURITY_PROFILE or bool(self.get("ASSERTION_AUDIENCE_ISSUER_ONLY"))
+
+    @property
+    def REQUIRE_SIGNED_REQUEST_OBJECT(self) -> bool:
+        return bool(self.get("REQUIRE_SIGNED_REQUEST_OBJECT"))
+
+    @property
+    def JWKS_URI_TIMEOUT(self) -> float:
+        return float(self.get("JWKS_URI_TIMEOUT"))
+
+    @property
+    def JWKS_URI_MAX_BYTES(self) -> int:
+        return int(self.get("JWKS_URI_MAX_BYTES"))
+
+    @property
+    def JWKS_URI_CACHE_TTL(self) -> int:
+        return int(self.get("JWKS_URI_CACHE_TTL"))
+
+    @property
+    def JWKS_URI_ALLOW_PRIVATE_ADDRESSES(self) -> bool:
+        return bool(self.get("JWKS_URI_ALLOW_PRIVATE_ADDRESSES"))
+
+    @property
+    def JWKS_URI_CA_BUNDLE(self) -> str | None:
+        value = self.get("JWKS_URI_CA_BUNDLE")
+        return str(value) if value else None
+
+    @property
+    def JWKS_CACHE_ALIAS(self) -> str:
+        return str(self.get("JWKS_CACHE_ALIAS"))
+
+    @property
+    def FAPI2_SECURITY_PROFILE(self) -> bool:
+        return bool(self.get("FAPI2_SECURITY_PROFILE"))
 
 
 par_settings = ParSettings()

@@ -8,15 +8,33 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from oauth2_provider import views as dot_views
+from oauth2_provider.settings import oauth2_settings
 
+from .client_auth import get_backends
 from .conf import par_settings
+from .oauth2_validators import ClientAssertionMixin
 
 
 def par_metadata(request: HttpRequest) -> dict[str, Any]:
-    return {
+    methods = [backend.method for backend in get_backends()]
+    if not issubclass(oauth2_settings.OAUTH2_VALIDATOR_CLASS, ClientAssertionMixin):
+        # DOT's own validator cannot check assertions at the token endpoint.
+        methods = [method for method in methods if not method.endswith("_jwt")]
+    signing_algs = [
+        *(par_settings.ASYMMETRIC_SIGNING_ALGS if "private_key_jwt" in methods else []),
+        *(par_settings.HMAC_SIGNING_ALGS if "client_secret_jwt" in methods else []),
+    ]
+    document: dict[str, Any] = {
         "pushed_authorization_request_endpoint": request.build_absolute_uri(reverse("django_par:par")),
         "require_pushed_authorization_requests": par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS,
+        "token_endpoint_auth_methods_supported": methods,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": par_settings.ASYMMETRIC_SIGNING_ALGS,
+        "require_signed_request_object": par_settings.REQUIRE_SIGNED_REQUEST_OBJECT,
     }
+    if signing_algs:
+        document["token_endpoint_auth_signing_alg_values_supported"] = signing_algs
+    return document
 
 
 class ParMetadataMixin:

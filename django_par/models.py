@@ -114,3 +114,27 @@ def client_metadata(application: Any) -> ClientMetadata:
         return application.par_metadata
     except ClientMetadata.DoesNotExist:
         return ClientMetadata(application=application)
+
+
+class UsedAssertionQuerySet(models.QuerySet["UsedAssertion"]):
+    def expired(self) -> UsedAssertionQuerySet:
+        return self.filter(expires_at__lte=timezone.now())
+
+
+class UsedAssertion(models.Model):
+    """A client assertion's ``jti`` seen before its expiry: the replay store (RFC 7523 §3).
+
+    The unique key makes a second use fail in the database, for every process.
+    """
+
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(db_index=True)
+
+    objects = UsedAssertionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("used client assertion")
+        verbose_name_plural = _("used client assertions")
+
+    def __str__(self) -> str:
+        return f"{self.key_digest[:12]}…"

@@ -1,22 +1,30 @@
-"""Deleting expired pushed requests in bounded batches."""
+"""Deleting expired rows (pushed requests, used client assertions) in bounded batches."""
 
 from __future__ import annotations
 
-from .models import PushedRequest
+from typing import Any
+
+from .models import PushedRequest, UsedAssertion
 
 DEFAULT_BATCH_SIZE = 1000
 
 
-def purge_expired(batch_size: int = DEFAULT_BATCH_SIZE) -> int:
-    """Delete every expired pushed request, ``batch_size`` rows per statement.
-
-    Each batch is its own short statement, so a large table is never locked for
-    long and the transaction log stays small.
-    """
+def _purge(model: Any, batch_size: int) -> int:
     deleted = 0
     while True:
-        batch = list(PushedRequest.objects.expired().order_by("pk").values_list("pk", flat=True)[:batch_size])
+        batch = list(model.objects.expired().order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
             return deleted
-        count, _ = PushedRequest.objects.filter(pk__in=batch).delete()
+        count, _ = model.objects.filter(pk__in=batch).delete()
         deleted += count
+
+
+def purge_expired(batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Delete expired pushed requests, ``batch_size`` rows per statement; return how many.
+
+    Each batch is its own short statement, so a large table is never locked for
+    long and the transaction log stays small. Expired entries of the client
+    assertion replay store go too: past their expiry a replay fails on ``exp``.
+    """
+    _purge(UsedAssertion, batch_size)
+    return _purge(PushedRequest, batch_size)

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from .client_auth import authenticate_client
 from .conf import par_settings
-from .errors import OAuthlibError, InvalidRequest
+from .errors import InvalidRequest
+from .fapi import check_fapi2_push
 from .form_body import read_form_parameters
 from .models import PushedRequest, request_uri_digest
+from .request_objects import request_object_parameters, require_signed_request_object
 from .signals import request_pushed
 from .validation import validate_pushed_parameters
 
@@ -40,8 +42,13 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
         # RFC 9126 §2.1: the request_uri parameter MUST NOT be provided in a push.
         raise InvalidRequest("request_uri must not be sent to the pushed authorization request endpoint.")
     if "request" in params:
-        raise OAuthlibError("request_not_supported", "Request objects are not supported.")
+        # RFC 9126 §3: only the request object's claims count, beside client authentication.
+        params = request_object_parameters(request, client, params["request"])
+    else:
+        require_signed_request_object(client)
     params["client_id"] = client.application.client_id
+    if par_settings.FAPI2_SECURITY_PROFILE:
+        check_fapi2_push(params)
     parameters = validate_pushed_parameters(request, params, client.application)
 
     request_uri = new_request_uri()

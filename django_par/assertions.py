@@ -1,0 +1,136 @@
+"""JWT client assertions (RFC 7523 §2.2, §3): private_key_jwt and client_secret_jwt."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timezone as dt_timezone
+from typing import Any
+
+from django.contrib.auth.hashers import identify_hasher
+from django.db import IntegrityError, transaction
+from jwcrypto import jwk
+from jwcrypto.common import base64url_encode
+
+from .client_auth import AuthenticatedClient, ClientAuthBackend, load_application
+from .conf import par_settings
+from .endpoints import endpoint_urls, issuer
+from .errors import InvalidClient
+from .jwts import JwtError, audiences, check_times, unverified_header_and_claims, verify_signature
+from .keys import client_key_set
+from .models import UsedAssertion, client_metadata
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+
+
+class ClientAssertionBackend(ClientAuthBackend):
+    """Shared checks of both assertion methods; subclasses pick their algorithms and keys."""
+
+    def owns(self, alg: Any) -> bool:
+        raise NotImplementedError
+
+    def algorithms(self) -> list[str]:
+        raise NotImplementedError
+
+    def key_set(self, application: Any) -> Any:
+        """A callable ``refresh -> JWKSet`` with the keys that may sign."""
+        raise NotImplementedError
+
+    def authenticate(self, request: Any, params: Mapping[str, str]) -> AuthenticatedClient | None:
+        if "client_assertion" not in params:
+            return None
+        if params.get("client_assertion_type") != JWT_BEARER:
+            raise InvalidClient(f"client_assertion_type must be {JWT_BEARER}.")
+        token = params["client_assertion"]
+        try:
+            header, unverified = unverified_header_and_claims(token)
+        except JwtError as exc:
+            raise InvalidClient(f"Invalid client assertion: {exc}") from None
+        if not self.owns(header.get("alg")):
+            return None
+        client_id = unverified.get("sub")
+        application = load_application(client_id) if isinstance(client_id, str) else None
+        if application is None:
+            raise InvalidClient("Client authentication failed.")
+        try:
+            claims = verify_signature(token, self.algorithms(), self.key_set(application))
+            exp = self.check_claims(request, claims, application.client_id)
+        except JwtError as exc:
+            raise InvalidClient(f"Invalid client assertion: {exc}") from None
+        remember_jti(application.client_id, claims["jti"], exp)
+        return AuthenticatedClient(application, self.method)
+
+    def check_claims(self, request: Any, claims: dict[str, Any], client_id: str) -> float:
+        # RFC 7523 §3: iss and sub are the client_id; aud names this server.
+        if claims.get("iss") != client_id or claims.get("sub") != client_id:
+            raise JwtError("iss and sub must both be the client_id.")
+        accepted = [issuer(request)]
+        if not par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY:
+            # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
+            accepted += endpoint_urls(request, "oauth2_provider:token", "django_par:par")
+        # A trailing slash does not make another audience.
+        if not {url.rstrip("/") for url in accepted} & {aud.rstrip("/") for aud in audiences(claims)}:
+            raise JwtError("The aud claim does not name this server.")
+        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+            raise JwtError("The jti claim is required.")
+        return check_times(claims, par_settings.ASSERTION_MAX_LIFETIME)
+
+
+def remember_jti(client_id: str, jti: str, exp: float) -> None:
+    """Record the assertion's jti until it expires; a second use is a replay."""
+    digest = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
+    expires_at = datetime.fromtimestamp(exp + par_settings.CLOCK_SKEW, tz=dt_timezone.utc)
+    try:
+        with transaction.atomic():
+            UsedAssertion.objects.create(key_digest=digest, expires_at=expires_at)
+    except IntegrityError:
+        raise InvalidClient("Invalid client assertion: this jti was used before.") from None
+
+
+class PrivateKeyJwt(ClientAssertionBackend):
+    """``private_key_jwt``: an assertion signed with one of the client's registered keys."""
+
+    method = "private_key_jwt"
+
+    def owns(self, alg: Any) -> bool:
+        return alg not in HMAC_ALGS
+
+    def algorithms(self) -> list[str]:
+        return par_settings.ASYMMETRIC_SIGNING_ALGS
+
+    def key_set(self, application: Any) -> Any:
+        metadata = client_metadata(application)
+        return lambda refresh: client_key_set(metadata, refresh=refresh)
+
+
+class ClientSecretJwt(ClientAssertionBackend):
+    """``client_secret_jwt``: an assertion MACed with the client secret.
+
+    The server needs the secret itself, so only clients whose secret is stored
+    unhashed (DOT's ``hash_client_secret=False``) can use it.
+    """
+
+    method = "client_secret_jwt"
+
+    def owns(self, alg: Any) -> bool:
+        return alg in HMAC_ALGS
+
+    def algorithms(self) -> list[str]:
+        return par_settings.HMAC_SIGNING_ALGS
+
+    def key_set(self, application: Any) -> Any:
+        secret = application.client_secret or ""
+        try:
+            identify_hasher(secret)
+        except ValueError:
+            pass
+        else:
+            raise InvalidClient(
+                "client_secret_jwt needs the client secret stored unhashed; this client's secret is hashed."
+            )
+        if not secret:
+            raise InvalidClient("Client authentication failed.")
+        key_set = jwk.JWKSet()
+        key_set.add(jwk.JWK(kty="oct", k=base64url_encode(secret.encode())))
+        return lambda refresh: key_set

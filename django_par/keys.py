@@ -1,0 +1,112 @@
+"""A client's public keys: its registered ``jwks`` or its ``jwks_uri``.
+
+``jwks_uri`` is fetched over HTTPS only, with a timeout and a size cap, never
+from loopback or private addresses unless ``JWKS_URI_ALLOW_PRIVATE_ADDRESSES``
+is set, and cached in Django's cache for ``JWKS_URI_CACHE_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.cache import caches
+from jwcrypto import jwk
+
+from .conf import par_settings
+from .models import ClientMetadata
+
+
+class KeyLookupError(Exception):
+    """The client's keys could not be obtained; the message says why."""
+
+
+def _checked_address(host: str, port: int) -> str:
+    """The host's address, refusing loopback and private ones (SSRF)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise KeyLookupError(f"jwks_uri host {host!r} does not resolve.") from None
+    addresses = [info[4][0] for info in infos]
+    if not par_settings.JWKS_URI_ALLOW_PRIVATE_ADDRESSES:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+                raise KeyLookupError("jwks_uri points to a private or loopback address.")
+    return addresses[0]
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to the address that was checked, not to a fresh DNS answer."""
+
+    def __init__(self, host: str, address: str, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def fetch_jwks(uri: str) -> dict[str, Any]:
+    parts = urlsplit(uri)
+    if parts.scheme != "https" or not parts.hostname:
+        raise KeyLookupError("jwks_uri must be an https URL.")
+    port = parts.port or 443
+    address = _checked_address(parts.hostname, port)
+    context = ssl.create_default_context(cafile=par_settings.JWKS_URI_CA_BUNDLE)
+    connection = _PinnedHTTPSConnection(
+        parts.hostname, address, port=port, timeout=par_settings.JWKS_URI_TIMEOUT, context=context
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    limit = par_settings.JWKS_URI_MAX_BYTES
+    try:
+        connection.request("GET", path, headers={"Accept": "application/json"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise KeyLookupError(f"jwks_uri answered HTTP {response.status}.")
+        body = response.read(limit + 1)
+    except (OSError, http.client.HTTPException) as exc:
+        raise KeyLookupError(f"jwks_uri could not be fetched: {exc.__class__.__name__}.") from None
+    finally:
+        connection.close()
+    if len(body) > limit:
+        raise KeyLookupError(f"jwks_uri document is larger than {limit} bytes.")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise KeyLookupError("jwks_uri did not return JSON.") from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise KeyLookupError("jwks_uri did not return a JWK Set.")
+    return document
+
+
+def _cache_key(uri: str) -> str:
+    return "django_par.jwks." + hashlib.sha256(uri.encode()).hexdigest()
+
+
+def _key_set(document: Any) -> jwk.JWKSet:
+    try:
+        return jwk.JWKSet.from_json(json.dumps(document))
+    except Exception:  # jwcrypto raises several types for malformed sets
+        raise KeyLookupError("The client's JWK Set is malformed.") from None
+
+
+def client_key_set(metadata: ClientMetadata, *, refresh: bool = False) -> jwk.JWKSet:
+    """The client's keys; ``refresh`` bypasses the jwks_uri cache (unknown kid)."""
+    if metadata.jwks:
+        return _key_set(metadata.jwks)
+    if not metadata.jwks_uri:
+        raise KeyLookupError("The client has registered no keys (jwks or jwks_uri).")
+    cache = caches[par_settings.JWKS_CACHE_ALIAS]
+    key = _cache_key(metadata.jwks_uri)
+    document = None if refresh else cache.get(key)
+    if document is None:
+        document = fetch_jwks(metadata.jwks_uri)
+        cache.set(key, document, par_settings.JWKS_URI_CACHE_TTL)
+    return _key_set(document)

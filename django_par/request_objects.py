@@ -1,0 +1,74 @@
+"""Signed request objects pushed in the ``request`` parameter (RFC 9101, RFC 9126 §3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest
+
+from .client_auth import AuthenticatedClient
+from .conf import par_settings
+from .endpoints import issuer
+from .errors import InvalidRequest, InvalidRequestObject
+from .jwts import JwtError, audiences, check_times, unverified_header_and_claims, verify_signature
+from .keys import client_key_set
+from .models import client_metadata
+
+# RFC 9101 §4: explicit typing; plain JWT and no typ are accepted too.
+ACCEPTED_TYPES = frozenset({"oauth-authz-req+jwt", "jwt"})
+
+
+def request_object_parameters(request: HttpRequest, client: AuthenticatedClient, request_object: str) -> dict[str, str]:
+    """The authorization parameters carried by a verified request object."""
+    metadata = client_metadata(client.application)
+    try:
+        header, _ = unverified_header_and_claims(request_object)
+    except JwtError as exc:
+        raise InvalidRequestObject(str(exc)) from None
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES):
+        raise InvalidRequestObject(f"The request object typ {typ!r} is not accepted.")
+    algorithms = par_settings.ASYMMETRIC_SIGNING_ALGS
+    if metadata.request_object_signing_alg:
+        algorithms = [alg for alg in algorithms if alg == metadata.request_object_signing_alg]
+    try:
+        claims = verify_signature(request_object, algorithms, lambda refresh: client_key_set(metadata, refresh=refresh))
+        check_claims(request, claims, client.application.client_id)
+    except JwtError as exc:
+        raise InvalidRequestObject(str(exc)) from None
+    return {name: _as_parameter(name, value) for name, value in claims.items() if name not in JWT_CLAIMS}
+
+
+# Claims about the JWT itself, not authorization parameters.
+JWT_CLAIMS = frozenset({"iss", "aud", "exp", "nbf", "iat", "jti", "sub"})
+
+
+def check_claims(request: HttpRequest, claims: dict[str, Any], client_id: str) -> None:
+    if claims.get("client_id") != client_id:
+        # RFC 9126 §3: the request object's client_id is the authenticated client.
+        raise JwtError("The client_id claim does not match the authenticated client.")
+    if claims.get("iss") != client_id:
+        raise JwtError("The iss claim must be the client_id.")
+    if issuer(request) not in {aud.rstrip("/") for aud in audiences(claims)}:
+        raise JwtError("The aud claim must be the issuer.")
+    # RFC 9101 §6.3: a request object never nests another.
+    if "request" in claims or "request_uri" in claims:
+        raise JwtError("A request object must not contain request or request_uri.")
+    check_times(claims, par_settings.REQUEST_OBJECT_MAX_LIFETIME)
+
+
+def _as_parameter(name: str, value: Any) -> str:
+    """A claim as the string the same parameter would be in a form."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    raise InvalidRequestObject(f"The {name} claim has an unexpected type.")
+
+
+def require_signed_request_object(client: AuthenticatedClient) -> None:
+    if par_settings.REQUIRE_SIGNED_REQUEST_OBJECT or client_metadata(client.application).require_signed_request_object:
+        raise InvalidRequest("This client must push a signed request object (the request parameter).")
