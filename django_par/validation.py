@@ -14,13 +14,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from .conf import par_settings
-from .errors import InvalidRequest, OAuthlibError
+from .errors import InvalidRequest, OAuthlibError, UnsupportedResponseType
 
 # The authorization request parameters a push may carry and that are stored.
 AUTHORIZATION_PARAMETERS = (
@@ -102,6 +103,11 @@ def _check_login_hint(value: str) -> None:
 
 def check_parameter_rules(params: Mapping[str, str]) -> None:
     """The rules on single parameters that DOT does not enforce itself."""
+    response_types = params.get("response_type", "").split()
+    if not oauth2_settings.OIDC_ENABLED and (len(response_types) > 1 or "id_token" in response_types):
+        # id_token and the hybrid types exist only in OpenID Connect; without it
+        # oauthlib hands "code id_token" to the code grant, which accepts it.
+        raise UnsupportedResponseType("This response_type needs OpenID Connect, which is not enabled.")
     _check_min_length(params, "state", par_settings.STATE_MIN_LENGTH)
     _check_min_length(params, "nonce", par_settings.NONCE_MIN_LENGTH)
     if "id_token" in params.get("response_type", "").split() and "nonce" not in params:
