@@ -26,8 +26,8 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 from .client_auth import load_application
 from .errors import OAuthError
 from .models import PushedRequest
-from .endpoints import issuer
-from .redirects import error_response_url, with_issuer
+from .redirects import error_response_url
+from .response_modes import deliver
 from .resolution import consume, require_pushed_request, resolve_request_uri
 from .responses import html_error_response
 from .signals import AUTH_TIME_SESSION_KEY
@@ -112,7 +112,7 @@ class PushedAuthorizationMixin:
 
     def prompt_none_error(self, error: str, description: str) -> HttpResponse:
         assert self.pushed_request is not None
-        url = error_response_url(self.request, self.pushed_parameters, error, description)
+        url = error_response_url(self.pushed_parameters, error, description)
         return self.redirect(url, self.pushed_request.application)
 
     def expand_request(self, request: HttpRequest, params: dict[str, str], prompts: set[str]) -> None:
@@ -162,14 +162,18 @@ class PushedAuthorizationMixin:
         return data
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
-        """Every authorization response passes here: spend the request_uri first."""
-        if self.pushed_request is not None:
-            try:
-                consume(self.request, self.pushed_request)
-            except OAuthError as error:
-                return html_error_response(self.request, error)
-            redirect_to = with_issuer(redirect_to, issuer(self.request))
-        return super().redirect(redirect_to, application)  # type: ignore[misc,no-any-return]
+        """Every authorization response passes here: spend the request_uri, then
+        deliver the response in the pushed response_mode."""
+        if self.pushed_request is None:
+            return super().redirect(redirect_to, application)  # type: ignore[misc,no-any-return]
+        try:
+            consume(self.request, self.pushed_request)
+        except OAuthError as error:
+            return html_error_response(self.request, error)
+        delivered = deliver(self.request, application, self.pushed_parameters, redirect_to)
+        if isinstance(delivered, HttpResponse):
+            return delivered
+        return super().redirect(delivered, application)  # type: ignore[misc,no-any-return]
 
 
 class AuthorizationView(PushedAuthorizationMixin, DotAuthorizationView):

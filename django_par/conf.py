@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_URI_CA_BUNDLE": None,
     # Cache alias (settings.CACHES) holding fetched key sets.
     "JWKS_CACHE_ALIAS": "default",
+    # Seconds a JWT-secured authorization response (JARM) is valid.
+    "AUTHORIZATION_RESPONSE_LIFETIME": 120,
     # The FAPI 2.0 Security Profile rules for pushed requests.
     "FAPI2_SECURITY_PROFILE": False,
 }
@@ -77,6 +79,7 @@ LIFETIME_RANGES: dict[str, tuple[int, int]] = {
     "REQUEST_OBJECT_MAX_LIFETIME": (10, 86400),
     "JWKS_URI_TIMEOUT": (1, 60),
     "JWKS_URI_CACHE_TTL": (0, 86400),
+    "AUTHORIZATION_RESPONSE_LIFETIME": (10, 600),
 }
 
 # Keys whose values are dotted import paths (checked by the system checks).
@@ -178,6 +181,10 @@ class ParSettings:
     @property
     def JWKS_CACHE_ALIAS(self) -> str:
         return str(self.get("JWKS_CACHE_ALIAS"))
+
+    @property
+    def AUTHORIZATION_RESPONSE_LIFETIME(self) -> int:
+        return int(self.get("AUTHORIZATION_RESPONSE_LIFETIME"))
 
     @property
     def FAPI2_SECURITY_PROFILE(self) -> bool:

@@ -13,6 +13,7 @@ from oauth2_provider.settings import oauth2_settings
 from .client_auth import get_backends
 from .conf import par_settings
 from .oauth2_validators import ClientAssertionMixin
+from .response_modes import AUTHORIZATION_SIGNING_ALGS, RESPONSE_MODES
 
 
 def par_metadata(request: HttpRequest) -> dict[str, Any]:
@@ -31,6 +32,10 @@ def par_metadata(request: HttpRequest) -> dict[str, Any]:
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": par_settings.ASYMMETRIC_SIGNING_ALGS,
         "require_signed_request_object": par_settings.REQUIRE_SIGNED_REQUEST_OBJECT,
+        # For pushed requests (plain ones get DOT's query and fragment only).
+        "response_modes_supported": sorted(RESPONSE_MODES),
+        "authorization_signing_alg_values_supported": list(AUTHORIZATION_SIGNING_ALGS),
+        "authorization_response_iss_parameter_supported": True,
     }
     if signing_algs:
         document["token_endpoint_auth_signing_alg_values_supported"] = signing_algs

@@ -99,6 +99,12 @@ class ClientMetadata(models.Model):
         default=False,
         help_text=_("Refuse pushed requests not sent as a signed request object."),
     )
+    authorization_signed_response_alg = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("RS256", "RS256"), ("PS256", "PS256")],
+        help_text=_("Signing algorithm of JWT-secured authorization responses (JARM); blank: RS256."),
+    )
 
     class Meta:
         verbose_name = _("PAR client metadata")

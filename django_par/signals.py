@@ -30,4 +30,5 @@ def record_auth_time(sender: Any, request: Any, user: Any, **kwargs: Any) -> Non
     """Remember when the user logged in, for prompt=login and max_age."""
     session = getattr(request, "session", None)
     if session is not None:
-        session[AUTH_TIME_SESSION_KEY] = int(time.time())
+        # Not rounded: prompt=login compares it with the flow's start, often in the same second.
+        session[AUTH_TIME_SESSION_KEY] = time.time()

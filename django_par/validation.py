@@ -22,6 +22,7 @@ from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from .conf import par_settings
 from .errors import InvalidRequest, OAuthlibError, UnsupportedResponseType
+from .response_modes import RESPONSE_MODES, carries_tokens, effective_response_mode
 
 # The authorization request parameters a push may carry and that are stored.
 AUTHORIZATION_PARAMETERS = (
@@ -45,7 +46,6 @@ AUTHORIZATION_PARAMETERS = (
     "approval_prompt",
 )
 
-RESPONSE_MODES = frozenset({"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt"})
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 CODE_CHALLENGE_METHODS = frozenset({"plain", "S256"})
 # RFC 7636 §4.2: code-challenge = 43*128unreserved
@@ -101,6 +101,14 @@ def _check_login_hint(value: str) -> None:
         raise InvalidRequest("login_hint realm must be a string.")
 
 
+def _check_response_mode(params: Mapping[str, str]) -> None:
+    if params["response_mode"] not in RESPONSE_MODES:
+        raise InvalidRequest(f"Unsupported response_mode {params['response_mode']!r}.")
+    # OAuth 2.0 Multiple Response Types §5 / JARM §2.3.1: tokens never travel in the query.
+    if carries_tokens(params.get("response_type", "")) and effective_response_mode(params).startswith("query"):
+        raise InvalidRequest("response_mode query cannot carry tokens; use fragment or form_post.")
+
+
 def check_parameter_rules(params: Mapping[str, str]) -> None:
     """The rules on single parameters that DOT does not enforce itself."""
     response_types = params.get("response_type", "").split()
@@ -121,8 +129,8 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         _check_json_object("claims", params["claims"])
     if "login_hint" in params:
         _check_login_hint(params["login_hint"])
-    if "response_mode" in params and params["response_mode"] not in RESPONSE_MODES:
-        raise InvalidRequest(f"Unsupported response_mode {params['response_mode']!r}.")
+    if "response_mode" in params:
+        _check_response_mode(params)
     if "code_challenge" in params:
         # RFC 7636 §4.3: code_challenge_method defaults to plain.
         if params.get("code_challenge_method", "plain") not in CODE_CHALLENGE_METHODS:

@@ -1,0 +1,108 @@
+"""Delivering authorization responses of pushed requests in their response_mode.
+
+DOT and oauthlib build the response into the redirect URI's query or fragment;
+django_par takes the response parameters back out of that URL and delivers them
+as the pushed request asked: in the query, the fragment, an auto-submitting form
+(OAuth 2.0 Form Post Response Mode), or as one signed JWT (JARM).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from jwcrypto import jwk, jwt
+from oauth2_provider.settings import oauth2_settings
+
+from .conf import par_settings
+from .endpoints import issuer
+from .models import client_metadata
+from .redirects import response_url
+
+RESPONSE_MODES = frozenset(
+    {"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"}
+)
+# JARM §2.3.4: the authorization server's response signing algorithms (its OIDC RSA key).
+AUTHORIZATION_SIGNING_ALGS = ("RS256", "PS256")
+DEFAULT_AUTHORIZATION_SIGNING_ALG = "RS256"
+
+# The one inline script of the form_post page; the CSP allows exactly this text.
+FORM_POST_SCRIPT = "document.forms[0].submit();"
+FORM_POST_SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(FORM_POST_SCRIPT.encode()).digest()).decode()
+
+
+def carries_tokens(response_type: str) -> bool:
+    return bool({"token", "id_token"} & set(response_type.split()))
+
+
+def effective_response_mode(params: Mapping[str, str]) -> str:
+    """The concrete response mode: explicit, or the default for the response type."""
+    response_type = params.get("response_type", "")
+    mode = params.get("response_mode", "")
+    default = "fragment" if carries_tokens(response_type) else "query"
+    if mode == "jwt":
+        # JARM §2.3.4: jwt means query.jwt for code, fragment.jwt when tokens are returned.
+        return default + ".jwt"
+    return mode or default
+
+
+def response_parameters(location: str, redirect_uri: str) -> dict[str, str]:
+    """The response parameters DOT added to ``redirect_uri`` in ``location``."""
+    own = set(parse_qsl(urlsplit(redirect_uri).query, keep_blank_values=True))
+    parts = urlsplit(location)
+    added = [pair for pair in parse_qsl(parts.query, keep_blank_values=True) if pair not in own]
+    added += parse_qsl(parts.fragment, keep_blank_values=True)
+    return dict(added)
+
+
+def signed_response(request: HttpRequest, application: Any, params: Mapping[str, str]) -> str:
+    """The JARM ``response`` JWT (JARM §2.1), signed with the server's OIDC key."""
+    key = jwk.JWK.from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY.encode("utf-8"))
+    alg = client_metadata(application).authorization_signed_response_alg or DEFAULT_AUTHORIZATION_SIGNING_ALG
+    claims = {name: value for name, value in params.items() if name != "iss"}
+    claims.update(
+        iss=issuer(request),
+        aud=application.client_id,
+        exp=int(time.time()) + par_settings.AUTHORIZATION_RESPONSE_LIFETIME,
+    )
+    token = jwt.JWT(header={"alg": alg, "kid": key.thumbprint()}, claims=claims)
+    token.make_signed_token(key)
+    return str(token.serialize())
+
+
+def form_post_response(redirect_uri: str, params: Mapping[str, str]) -> HttpResponse:
+    """An auto-submitting form POSTing ``params`` to ``redirect_uri`` (Form Post Response Mode §2)."""
+    html = render_to_string(
+        "django_par/form_post.html",
+        {"redirect_uri": redirect_uri, "params": params.items(), "script": FORM_POST_SCRIPT},
+    )
+    response = HttpResponse(html)
+    target = urlsplit(redirect_uri)
+    form_target = f"{target.scheme}://{target.netloc}" if target.netloc else f"{target.scheme}:"
+    response["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src '{FORM_POST_SCRIPT_HASH}'; form-action {form_target}; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def deliver(request: HttpRequest, application: Any, parameters: Mapping[str, str], location: str) -> HttpResponse | str:
+    """The pushed request's authorization response: an HTML page, or a URL to redirect to."""
+    redirect_uri = parameters["redirect_uri"]
+    response = response_parameters(location, redirect_uri)
+    response["iss"] = issuer(request)  # RFC 9207
+    mode = effective_response_mode(parameters)
+    if mode.endswith(".jwt"):
+        response = {"response": signed_response(request, application, response)}
+        mode = mode.removesuffix(".jwt")
+    if mode == "form_post":
+        return form_post_response(redirect_uri, response)
+    return response_url(redirect_uri, response, mode)
