@@ -52,7 +52,10 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
 
 
 def _fapi2_errors() -> list[CheckMessage]:
-    if par_settings.FAPI2_SECURITY_PROFILE and par_settings.REQUEST_URI_LIFETIME > FAPI2_MAX_REQUEST_URI_LIFETIME:
+    lifetime = par_settings.get("REQUEST_URI_LIFETIME")
+    if not isinstance(lifetime, int):  # reported by _lifetime_errors (E004)
+        return []
+    if par_settings.FAPI2_SECURITY_PROFILE and lifetime > FAPI2_MAX_REQUEST_URI_LIFETIME:
         return [
             Error(
                 "FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.",
@@ -70,6 +73,9 @@ def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
             errors.append(Error(f"DJANGO_PAR[{key!r}] must be a list of dotted paths.", id="django_par.E003"))
             continue
         for path in paths:
+            if not isinstance(path, str):
+                errors.append(Error(f"DJANGO_PAR[{key!r}]: {path!r} is not a dotted path.", id="django_par.E003"))
+                continue
             try:
                 import_string(path)
             except ImportError as exc:
