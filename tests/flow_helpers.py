@@ -107,9 +107,10 @@ class Browser:
 
     @property
     def csrf_token(self) -> str:
-        cookie = self.client.cookies.get("csrftoken")
-        assert cookie is not None, "no CSRF cookie: load a page with a form first"
-        return str(cookie.value)
+        if "csrftoken" not in self.client.cookies:
+            # As a browser that has shown some form of the site (here the login page).
+            self.get(LOGIN_PATH)
+        return str(self.client.cookies["csrftoken"].value)
 
     def force_login(self, user: Any) -> None:
         self.client.force_login(user)
