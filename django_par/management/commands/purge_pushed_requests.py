@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_par.purging import DEFAULT_BATCH_SIZE, purge_expired
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, batch_size: int, **options: Any) -> None:
         if batch_size < 1:
-            self.stderr.write("--batch-size must be at least 1")
-            raise SystemExit(2)
+            # CommandError: exit status 2 from the shell, an exception under call_command.
+            raise CommandError("--batch-size must be at least 1", returncode=2)
         deleted = purge_expired(batch_size)
         self.stdout.write(f"Deleted {deleted} expired pushed requests.")
