@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from oauth2_provider.models import AbstractApplication, get_application_model
 
-from .client_secrets import spend_hasher_time, verify_client_secret
+from .client_secrets import verify_client_secret
 from .conf import par_settings
 from .errors import InvalidClient, InvalidRequest
 from .models import client_metadata
@@ -90,9 +90,9 @@ def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 def authenticate_secret(client_id: str, secret: str, method: str) -> AuthenticatedClient:
     application = load_application(client_id)
-    # Unknown client and wrong secret answer alike, so client ids cannot be probed.
-    if application is None:
-        spend_hasher_time(secret)
+    # Unknown client and wrong secret answer alike. No hasher runs for an unknown
+    # client: client ids are not secrets (RFC 6749 §2.2), and a slow hash per
+    # made-up id would hand out CPU to anyone.
     if application is None or not verify_client_secret(application, secret):
         raise InvalidClient("Client authentication failed.")
     return AuthenticatedClient(application, method)

@@ -36,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "NONCE_MIN_LENGTH": 8,
     # Largest accepted request body, in bytes (larger: 413).
     "MAX_BODY_SIZE": 64 * 1024,
+    # Seconds a verified (hashed) client secret is remembered, as a keyed digest,
+    # so that later requests skip the slow password hash; 0 turns it off.
+    "SECRET_CACHE_TTL": 300,
+    # Cache alias (settings.CACHES) for it: use one all processes share.
+    "SECRET_CACHE_ALIAS": "default",
     # Realm announced in the WWW-Authenticate challenge of a 401.
     "AUTHENTICATION_REALM": "django-par",
     # -- JWTs: client assertions (RFC 7523) and request objects (RFC 9101) --
@@ -80,6 +85,7 @@ LIFETIME_RANGES: dict[str, tuple[int, int]] = {
     "JWKS_URI_TIMEOUT": (1, 60),
     "JWKS_URI_CACHE_TTL": (0, 86400),
     "AUTHORIZATION_RESPONSE_LIFETIME": (10, 600),
+    "SECRET_CACHE_TTL": (0, 3600),
 }
 
 # Keys whose values are dotted import paths (checked by the system checks).
@@ -124,6 +130,14 @@ class ParSettings:
     @property
     def MAX_BODY_SIZE(self) -> int:
         return int(self.get("MAX_BODY_SIZE"))
+
+    @property
+    def SECRET_CACHE_TTL(self) -> int:
+        return int(self.get("SECRET_CACHE_TTL"))
+
+    @property
+    def SECRET_CACHE_ALIAS(self) -> str:
+        return str(self.get("SECRET_CACHE_ALIAS"))
 
     @property
     def AUTHENTICATION_REALM(self) -> str:

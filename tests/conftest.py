@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -107,3 +108,13 @@ def basic_only_app(db: None) -> Any:
 def basic(confidential_app: Any) -> str:
     """The Authorization header of ``confidential_app``."""
     return basic_auth(confidential_app.client_id, CLIENT_SECRET)
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches() -> Iterator[None]:
+    """Every test starts with empty caches (verified secrets, fetched key sets)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield

@@ -205,16 +205,66 @@ class TestHasherWork:
         assert push(client, code_request(confidential_app), authorization=basic).status_code == 201
         assert hasher_runs.call_count == 1
 
-    def test_unknown_client_costs_the_same_hasher_work_as_a_wrong_secret(self, client, confidential_app, hasher_runs):
-        # No timing is measured: the hasher runs once either way, so an unknown
-        # client_id cannot be told from a wrong secret by response time.
-        push(client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, WRONG_SECRET))
-        wrong_secret_runs = hasher_runs.call_count
-        hasher_runs.reset_mock()
-        push(client, code_request(confidential_app), authorization=basic_auth("no-such-client", WRONG_SECRET))
+    def test_an_unknown_client_id_never_runs_the_hasher(self, client, db, hasher_runs):
+        # RFC 6749 §2.2: client ids are not secrets; a slow hash per made-up id would be a DoS lever.
+        response = push(client, {"response_type": "code"}, authorization=basic_auth("no-such-client", WRONG_SECRET))
 
-        assert wrong_secret_runs == 1
-        assert hasher_runs.call_count == wrong_secret_runs
+        assert_invalid_client(response)
+        assert hasher_runs.call_count == 0
+
+
+class TestVerifiedSecretCache:
+    """A good hashed secret is checked slowly once, then against a keyed digest in the cache."""
+
+    def test_a_good_secret_is_hashed_once(self, client, confidential_app, basic, hasher_runs):
+        for _ in range(3):
+            assert push(client, code_request(confidential_app), authorization=basic).status_code == 201
+        assert hasher_runs.call_count == 1
+
+    def test_a_wrong_secret_is_refused_without_hashing_once_the_good_one_is_known(
+        self, client, confidential_app, basic, hasher_runs
+    ):
+        push(client, code_request(confidential_app), authorization=basic)
+        hasher_runs.reset_mock()
+        wrong = push(client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, WRONG_SECRET))
+
+        assert_oauth_error(wrong, 401, "invalid_client")
+        assert hasher_runs.call_count == 0
+
+    def test_a_wrong_secret_is_never_cached_as_good(self, client, confidential_app, basic, hasher_runs):
+        wrong_basic = basic_auth(confidential_app.client_id, WRONG_SECRET)
+        assert push(client, code_request(confidential_app), authorization=wrong_basic).status_code == 401
+        assert push(client, code_request(confidential_app), authorization=wrong_basic).status_code == 401
+        assert hasher_runs.call_count == 2
+        assert push(client, code_request(confidential_app), authorization=basic).status_code == 201
+
+    def test_changing_the_secret_invalidates_the_cached_one(self, client, confidential_app, basic, hasher_runs):
+        assert push(client, code_request(confidential_app), authorization=basic).status_code == 201
+        confidential_app.client_secret = "a-brand-new-secret-a-brand-new-secret"
+        confidential_app.save()
+
+        old = push(client, code_request(confidential_app), authorization=basic)
+        new = push(
+            client,
+            code_request(confidential_app),
+            authorization=basic_auth(confidential_app.client_id, "a-brand-new-secret-a-brand-new-secret"),
+        )
+
+        assert_oauth_error(old, 401, "invalid_client")
+        assert new.status_code == 201
+
+    def test_the_cache_holds_no_secret(self, client, confidential_app, basic):
+        from django.core.cache import cache
+
+        push(client, code_request(confidential_app), authorization=basic)
+        stored = list(cache._cache.values())  # locmem's raw (pickled) entries
+        assert stored and all(CLIENT_SECRET.encode() not in raw for raw in stored)
+
+    def test_a_ttl_of_zero_turns_the_cache_off(self, client, confidential_app, basic, hasher_runs, settings):
+        settings.DJANGO_PAR = {"SECRET_CACHE_TTL": 0}
+        for _ in range(2):
+            assert push(client, code_request(confidential_app), authorization=basic).status_code == 201
+        assert hasher_runs.call_count == 2
 
 
 class TestOneMethodOnly:
