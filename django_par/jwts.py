@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,7 +84,14 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise JwtError(f"The {name} claim must be a number.")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
+    # Python's json module also reads NaN and Infinity; NaN would pass every comparison.
+    if not math.isfinite(number):
+        raise JwtError(f"The {name} claim must be a finite number.")
+    return number
 
 
 def check_times(claims: dict[str, Any], max_lifetime: int) -> float:
