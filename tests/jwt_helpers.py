@@ -136,7 +136,7 @@ def assertion_params(token: str, assertion_type: str = JWT_BEARER) -> dict[str, 
     return {"client_assertion_type": assertion_type, "client_assertion": token}
 
 
-def request_object_claims(client_id: str, lifetime: int = 60, **overrides: Any) -> dict[str, Any]:
+def request_object_claims(client_id: str, /, lifetime: int = 60, **overrides: Any) -> dict[str, Any]:
     """Claims of a request object (RFC 9101 §4) for a valid code request, with iss, aud and times."""
     now = int(time.time())
     base: dict[str, Any] = {
