@@ -69,7 +69,9 @@ def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     for key in IMPORT_PATH_KEYS:
         paths = user_settings.get(key, DEFAULTS[key])
-        if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
+        if isinstance(DEFAULTS[key], str):  # a single dotted path
+            paths = [paths]
+        elif isinstance(paths, str) or not isinstance(paths, (list, tuple)):
             errors.append(Error(f"DJANGO_PAR[{key!r}] must be a list of dotted paths.", id="django_par.E003"))
             continue
         for path in paths:

@@ -23,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     # Refuse authorization requests that were not pushed, for every client.
     # A client's ClientMetadata.require_pushed_authorization_requests adds to it.
     "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
+    # Where pushed requests are kept (see django_par.stores): the database, or
+    # "django_par.stores.CacheStore" for a cache shared by many app servers.
+    "STORE": "django_par.stores.DatabaseStore",
+    # Cache alias (settings.CACHES) of the CacheStore.
+    "STORE_CACHE_ALIAS": "default",
     # Client authentication backends, tried in order (see django_par.client_auth).
     "CLIENT_AUTH_BACKENDS": [
         "django_par.client_auth.ClientSecretBasic",
@@ -89,7 +94,7 @@ LIFETIME_RANGES: dict[str, tuple[int, int]] = {
 }
 
 # Keys whose values are dotted import paths (checked by the system checks).
-IMPORT_PATH_KEYS: tuple[str, ...] = ("CLIENT_AUTH_BACKENDS",)
+IMPORT_PATH_KEYS: tuple[str, ...] = ("CLIENT_AUTH_BACKENDS", "STORE")
 
 
 class ParSettings:
@@ -114,6 +119,14 @@ class ParSettings:
     @property
     def REQUIRE_PUSHED_AUTHORIZATION_REQUESTS(self) -> bool:
         return self.FAPI2_SECURITY_PROFILE or bool(self.get("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"))
+
+    @property
+    def STORE(self) -> str:
+        return str(self.get("STORE"))
+
+    @property
+    def STORE_CACHE_ALIAS(self) -> str:
+        return str(self.get("STORE_CACHE_ALIAS"))
 
     @property
     def CLIENT_AUTH_BACKENDS(self) -> list[str]:

@@ -17,6 +17,7 @@ from .form_body import read_form_parameters
 from .models import PushedRequest, request_uri_digest
 from .request_objects import request_object_parameters, require_signed_request_object
 from .signals import request_pushed
+from .stores import get_store
 from .validation import validate_pushed_parameters
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -54,12 +55,13 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     request_uri = new_request_uri()
     lifetime = par_settings.REQUEST_URI_LIFETIME
     now = timezone.now()
-    pushed = PushedRequest.objects.create(
+    pushed = PushedRequest(
         request_uri_digest=request_uri_digest(request_uri),
         application=client.application,
         parameters=parameters,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
+    get_store().save(pushed)
     request_pushed.send(sender=PushedRequest, pushed_request=pushed, request=request)
     return PushResult(request_uri, lifetime, pushed)

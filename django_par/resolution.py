@@ -1,8 +1,8 @@
 """Resolving a request_uri at the authorization endpoint (RFC 9126 §4).
 
 A pushed request moves PUSHED -> IN_USE (first use; reloads allowed) ->
-CONSUMED (its one authorization response). Both moves are single conditional
-UPDATEs, so two browsers racing cannot both win.
+CONSUMED (its one authorization response). The store makes both moves atomic,
+so two browsers racing cannot both win.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .errors import InvalidRequest, InvalidRequestUri, OAuthError
 from .models import PushedRequest, client_metadata, request_uri_digest
 from .pushing import REQUEST_URI_PREFIX
 from .signals import request_consumed, request_first_used, request_rejected
+from .stores import get_store
 
 State = PushedRequest.State
 
@@ -45,11 +46,7 @@ def _find_usable(query: Mapping[str, str]) -> PushedRequest:
     request_uri = query["request_uri"]
     if not request_uri.startswith(REQUEST_URI_PREFIX):
         raise InvalidRequestUri("The request_uri was not issued by this server.")
-    pushed = (
-        PushedRequest.objects.select_related("application")
-        .filter(request_uri_digest=request_uri_digest(request_uri))
-        .first()
-    )
+    pushed = get_store().find(request_uri_digest(request_uri))
     if pushed is None:
         raise InvalidRequestUri("The request_uri is unknown.")
     # RFC 9126 §4: the request_uri is bound to the client that pushed it.
@@ -66,25 +63,20 @@ def _start_flow(request: HttpRequest, pushed: PushedRequest) -> None:
     """First use: from now on the flow lifetime, not the push lifetime, applies."""
     now = timezone.now()
     flow_ends = now + timedelta(seconds=par_settings.FLOW_LIFETIME)
-    started = PushedRequest.objects.filter(pk=pushed.pk, state=State.PUSHED, expires_at__gt=now).update(
-        state=State.IN_USE, used_at=now, expires_at=flow_ends
-    )
-    if started:
+    if get_store().start_flow(pushed, now, flow_ends):
         pushed.state, pushed.used_at, pushed.expires_at = State.IN_USE, now, flow_ends
         request_first_used.send(sender=PushedRequest, pushed_request=pushed, request=request)
         return
-    pushed.refresh_from_db()  # another request started (or consumed) it meanwhile
-    if pushed.state == State.CONSUMED or pushed.is_expired():
+    current = get_store().find(pushed.request_uri_digest)  # another request moved it meanwhile
+    if current is None or current.state == State.CONSUMED or current.is_expired():
         raise InvalidRequestUri("The request_uri has already been used.")
+    pushed.state, pushed.used_at, pushed.expires_at = current.state, current.used_at, current.expires_at
 
 
 def consume(request: HttpRequest, pushed: PushedRequest) -> None:
     """Spend the request_uri on its one authorization response (RFC 9126 §7.3)."""
     now = timezone.now()
-    consumed = PushedRequest.objects.filter(pk=pushed.pk, state=State.IN_USE, expires_at__gt=now).update(
-        state=State.CONSUMED, consumed_at=now
-    )
-    if not consumed:
+    if not get_store().consume(pushed, now):
         error = InvalidRequestUri("The request_uri has already been used or has expired.")
         request_rejected.send(sender=PushedRequest, pushed_request=pushed, request=request, error=error)
         raise error

@@ -112,9 +112,15 @@ def basic(confidential_app: Any) -> str:
 
 @pytest.fixture(autouse=True)
 def _empty_caches() -> Iterator[None]:
-    """Every test starts with empty caches (verified secrets, fetched key sets)."""
+    """Every test starts with empty in-process caches (verified secrets, fetched key sets).
+
+    The shared Redis cache is left alone: clearing it would flush the whole
+    database under concurrent runs; its tests use fresh random keys instead.
+    """
     from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
 
     for cache in caches.all():
-        cache.clear()
+        if isinstance(cache, LocMemCache):
+            cache.clear()
     yield

@@ -50,6 +50,8 @@ TEMPLATES = [
 ]
 
 _DB = os.environ.get("DJANGO_PAR_TEST_DB", "sqlite")
+# One test database per run, so that runs side by side never drop each other's.
+_TEST_NAME = f"test_django_par_{os.getpid()}"
 if _DB == "postgresql":
     DATABASES = {
         "default": {
@@ -58,6 +60,7 @@ if _DB == "postgresql":
             "USER": "postgres",
             "HOST": "127.0.0.1",
             "PORT": "5432",
+            "TEST": {"NAME": _TEST_NAME},
         }
     }
 elif _DB == "mariadb":
@@ -70,7 +73,7 @@ elif _DB == "mariadb":
             "HOST": "127.0.0.1",
             "PORT": "3306",
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
+            "TEST": {"NAME": _TEST_NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"},
         }
     }
 elif _DB == "sqlite":
@@ -79,6 +82,18 @@ else:
     raise RuntimeError(f"Unknown DJANGO_PAR_TEST_DB {_DB!r}")
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# "default" is per process; "redis" is the real server, shared like in production
+# (django_par.stores.CacheStore tests).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "redis": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("DJANGO_PAR_TEST_REDIS", "redis://127.0.0.1:6379/15"),
+        # Per process: concurrent test runs never see each other's entries.
+        "KEY_PREFIX": f"django_par_tests_{os.getpid()}",
+    },
+}
+
 LOGIN_URL = "/accounts/login/"
 
 OAUTH2_PROVIDER = {

@@ -1,0 +1,150 @@
+"""Where pushed requests live: the database (default) or Django's cache.
+
+The store is chosen by dotted path in ``DJANGO_PAR["STORE"]``. Its contract,
+stated by :class:`PushedRequestStore`: requests are found by the digest of their
+request_uri, and the two moves of their life are atomic across processes —
+``start_flow`` (PUSHED -> IN_USE) and ``consume`` (IN_USE -> CONSUMED) each
+succeed for exactly one caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone as dt_timezone
+from functools import lru_cache
+from typing import Any
+
+from django.core.cache import caches
+from django.utils.module_loading import import_string
+
+from .conf import par_settings
+from .models import PushedRequest
+
+State = PushedRequest.State
+
+
+class PushedRequestStore:
+    """Base class of pushed request stores."""
+
+    def save(self, pushed: PushedRequest) -> None:
+        """Store a new, unsaved pushed request."""
+        raise NotImplementedError
+
+    def find(self, digest: str) -> PushedRequest | None:
+        """The pushed request with this request_uri digest, in its current state."""
+        raise NotImplementedError
+
+    def start_flow(self, pushed: PushedRequest, now: datetime, flow_ends: datetime) -> bool:
+        """PUSHED -> IN_USE, unless it expired or another caller moved it first."""
+        raise NotImplementedError
+
+    def consume(self, pushed: PushedRequest, now: datetime) -> bool:
+        """IN_USE -> CONSUMED, unless it expired or another caller consumed it first."""
+        raise NotImplementedError
+
+
+class DatabaseStore(PushedRequestStore):
+    """Rows of :class:`PushedRequest`; each move is one conditional UPDATE."""
+
+    def save(self, pushed: PushedRequest) -> None:
+        pushed.save(force_insert=True)
+
+    def find(self, digest: str) -> PushedRequest | None:
+        return PushedRequest.objects.select_related("application").filter(request_uri_digest=digest).first()
+
+    def start_flow(self, pushed: PushedRequest, now: datetime, flow_ends: datetime) -> bool:
+        return bool(
+            PushedRequest.objects.filter(pk=pushed.pk, state=State.PUSHED, expires_at__gt=now).update(
+                state=State.IN_USE, used_at=now, expires_at=flow_ends
+            )
+        )
+
+    def consume(self, pushed: PushedRequest, now: datetime) -> bool:
+        return bool(
+            PushedRequest.objects.filter(pk=pushed.pk, state=State.IN_USE, expires_at__gt=now).update(
+                state=State.CONSUMED, consumed_at=now
+            )
+        )
+
+
+def _timestamp(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
+
+
+def _moment(timestamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, tz=dt_timezone.utc) if timestamp is not None else None
+
+
+class CacheStore(PushedRequestStore):
+    """Entries in a Django cache shared by all app servers (e.g. Redis).
+
+    Each move is a ``cache.add`` of a marker key, which only one caller can
+    create (SET NX on Redis). Entries expire by themselves; the admin and the
+    purge command see none of them.
+    """
+
+    # Margin beyond the lifetimes before the cache drops an entry.
+    EXPIRY_MARGIN = 60
+
+    @property
+    def cache(self) -> Any:
+        return caches[par_settings.STORE_CACHE_ALIAS]
+
+    @staticmethod
+    def _keys(digest: str) -> tuple[str, str, str]:
+        base = f"django_par.pushed.{digest}"
+        return base, base + ".used", base + ".consumed"
+
+    def _timeout(self) -> int:
+        return par_settings.REQUEST_URI_LIFETIME + par_settings.FLOW_LIFETIME + self.EXPIRY_MARGIN
+
+    def save(self, pushed: PushedRequest) -> None:
+        record = {
+            "application_id": pushed.application_id,
+            "parameters": pushed.parameters,
+            "created_at": _timestamp(pushed.created_at),
+            "expires_at": _timestamp(pushed.expires_at),
+        }
+        record_key, _, _ = self._keys(pushed.request_uri_digest)
+        self.cache.set(record_key, record, self._timeout())
+
+    def find(self, digest: str) -> PushedRequest | None:
+        record_key, used_key, consumed_key = self._keys(digest)
+        found = self.cache.get_many([record_key, used_key, consumed_key])
+        record = found.get(record_key)
+        if record is None:
+            return None
+        used_at, flow_ends = found.get(used_key) or (None, None)
+        consumed_at = found.get(consumed_key)
+        state = State.CONSUMED if consumed_at else State.IN_USE if used_at else State.PUSHED
+        return PushedRequest(
+            request_uri_digest=digest,
+            application_id=record["application_id"],
+            parameters=record["parameters"],
+            state=state,
+            created_at=_moment(record["created_at"]),
+            expires_at=_moment(flow_ends if used_at else record["expires_at"]),
+            used_at=_moment(used_at),
+            consumed_at=_moment(consumed_at),
+        )
+
+    def start_flow(self, pushed: PushedRequest, now: datetime, flow_ends: datetime) -> bool:
+        if pushed.expires_at <= now:
+            return False
+        _, used_key, _ = self._keys(pushed.request_uri_digest)
+        return bool(self.cache.add(used_key, (now.timestamp(), flow_ends.timestamp()), self._timeout()))
+
+    def consume(self, pushed: PushedRequest, now: datetime) -> bool:
+        if pushed.state != State.IN_USE or pushed.expires_at <= now:
+            return False
+        _, _, consumed_key = self._keys(pushed.request_uri_digest)
+        return bool(self.cache.add(consumed_key, now.timestamp(), self._timeout()))
+
+
+@lru_cache(maxsize=None)
+def _store(path: str) -> PushedRequestStore:
+    store: PushedRequestStore = import_string(path)()
+    return store
+
+
+def get_store() -> PushedRequestStore:
+    return _store(par_settings.STORE)
