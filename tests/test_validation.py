@@ -284,10 +284,12 @@ class TestLoginHint:
 
 
 class TestResponseMode:
-    @pytest.mark.parametrize("mode", ["query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt"])
+    @pytest.mark.parametrize(
+        "mode", ["query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"]
+    )
     def test_known_modes_are_accepted(self, push_as, confidential_app, mode):
         assert assert_stored(push_as(confidential_app, response_mode=mode))["response_mode"] == mode
 
-    @pytest.mark.parametrize("mode", ["jwt", "web_message", "QUERY"])
+    @pytest.mark.parametrize("mode", ["web_message", "QUERY", "query.JWT", "jwt.query"])
     def test_unknown_mode_is_refused(self, push_as, confidential_app, mode):
         assert_refused(push_as(confidential_app, response_mode=mode), "invalid_request", "response_mode")
