@@ -13,6 +13,7 @@ import ipaddress
 import json
 import socket
 import ssl
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,15 +43,46 @@ def _checked_address(host: str, port: int) -> str:
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """Connects to the address that was checked, not to a fresh DNS answer."""
+    """Connects to the address that was checked, not to a fresh DNS answer.
+
+    ``abort()``, called from another thread, ends a blocked handshake or read
+    at once: the socket timeout bounds each read, not the whole fetch.
+    """
 
     def __init__(self, host: str, address: str, **kwargs: Any) -> None:
         super().__init__(host, **kwargs)
         self._address = address
+        self._lock = threading.Lock()
+        # A duplicate of the TCP socket: shutting it down ends reads on the
+        # connection, whoever holds it (http.client hands it to the response).
+        self._handle: socket.socket | None = None
+        self.aborted = False
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        with self._lock:
+            if self.aborted:
+                sock.close()
+                raise TimeoutError("aborted")
+            self._handle = sock.dup()
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            if self._handle is not None:
+                try:
+                    self._handle.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def finish(self) -> None:
+        """Close the connection for good; ``abort()`` does nothing after it."""
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+        self.close()
 
 
 def fetch_jwks(uri: str) -> dict[str, Any]:
@@ -65,16 +97,25 @@ def fetch_jwks(uri: str) -> dict[str, Any]:
     )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     limit = par_settings.JWKS_URI_MAX_BYTES
+    # JWKS_URI_TIMEOUT bounds the whole fetch: a server sending a byte at a time gets no longer.
+    deadline = threading.Timer(par_settings.JWKS_URI_TIMEOUT, connection.abort)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("GET", path, headers={"Accept": "application/json"})
         response = connection.getresponse()
         if response.status != 200:
             raise KeyLookupError(f"jwks_uri answered HTTP {response.status}.")
         body = response.read(limit + 1)
+        if connection.aborted:  # a read cut short returns what had arrived
+            raise TimeoutError
     except (OSError, http.client.HTTPException) as exc:
+        if connection.aborted or isinstance(exc, TimeoutError):
+            raise KeyLookupError(f"jwks_uri did not answer in time ({par_settings.JWKS_URI_TIMEOUT:g} s).") from None
         raise KeyLookupError(f"jwks_uri could not be fetched: {exc.__class__.__name__}.") from None
     finally:
-        connection.close()
+        deadline.cancel()
+        connection.finish()
     if len(body) > limit:
         raise KeyLookupError(f"jwks_uri document is larger than {limit} bytes.")
     try:
