@@ -17,20 +17,19 @@ from oauth2_provider.models import get_grant_model
 
 from django_par.models import PushedRequest
 from tests.factories import ConfidentialApplicationFactory
-from tests.flow_helpers import (  # noqa: F401  (fixtures)
+from tests.flow_helpers import (
     AUTHORIZE_PATH,
     Browser,
     assert_error_page,
     authorization_response,
     authorize_url,
-    browser,
-    logged_in_browser,
     move_back_in_time,
     push_request,
     pushed_row,
-    skip_consent_app,
-    user,
 )
+
+# The browser, user and client fixtures of the flow helpers.
+pytest_plugins = ["tests.flow_fixtures"]
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,10 @@ from oauth2_provider.models import get_grant_model
 
 from django_par.models import PushedRequest
 from tests.factories import OTHER_REDIRECT_URI, REDIRECT_URI
-from tests.flow_helpers import (  # noqa: F401  (fixtures)
+from tests.flow_helpers import (
     CLAIMS,
     CLAIMS_MARKER,
     CODE_CHALLENGE,
-    CODE_VERIFIER,
     ISSUER,
     NONCE,
     STATE,
@@ -26,19 +25,18 @@ from tests.flow_helpers import (  # noqa: F401  (fixtures)
     assert_short_url,
     authorization_response,
     authorize_url,
-    browser,
     exchange_code,
     grant_prior_token,
     jwt_claims,
     location,
-    logged_in_browser,
     login_next,
     parse_forms,
     push_request,
     pushed_row,
-    skip_consent_app,
-    user,
 )
+
+# The browser, user and client fixtures of the flow helpers.
+pytest_plugins = ["tests.flow_fixtures"]
 
 pytestmark = pytest.mark.django_db
 

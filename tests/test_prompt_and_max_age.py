@@ -14,7 +14,7 @@ from oauth2_provider.models import get_grant_model
 
 from django_par.models import PushedRequest
 from django_par.signals import AUTH_TIME_SESSION_KEY
-from tests.flow_helpers import (  # noqa: F401  (fixtures)
+from tests.flow_helpers import (
     ISSUER,
     STATE,
     Browser,
@@ -22,17 +22,16 @@ from tests.flow_helpers import (  # noqa: F401  (fixtures)
     assert_short_url,
     authorization_response,
     authorize_url,
-    browser,
     exchange_code,
     grant_prior_token,
     location,
-    logged_in_browser,
     login_next,
     push_request,
     pushed_row,
-    skip_consent_app,
-    user,
 )
+
+# The browser, user and client fixtures of the flow helpers.
+pytest_plugins = ["tests.flow_fixtures"]
 
 pytestmark = pytest.mark.django_db
 
