@@ -204,6 +204,18 @@ class TestRefused:
             )
         assert_oauth_error(response, 413, "invalid_request")
 
+    def test_malformed_content_length_is_invalid_request(self, client, confidential_app, basic):
+        response = client.generic(
+            "POST",
+            par_url(),
+            data=b"response_type=code",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic,
+            CONTENT_LENGTH="eighteen",
+        )
+        assert_oauth_error(response, 400, "invalid_request", "Content-Length")
+        assert not PushedRequest.objects.exists()
+
     @pytest.mark.parametrize("method", ["get", "put", "patch", "delete", "head", "options"])
     def test_other_methods_get_405_with_allow_post(self, client, method):
         response = getattr(client, method)(par_url())
