@@ -49,9 +49,12 @@ class PushedAuthorizationMixin:
             if "request_uri" in request.GET:
                 self.pushed_request = resolve_request_uri(request, request.GET)
             else:
-                application = load_application(request.GET.get("client_id", ""))
-                if application is not None:
-                    require_pushed_request(request, application)
+                # A plain request names its client in the query; its consent POST may
+                # name it only in DOT's form fields, which DOT then acts on.
+                for client_id in {request.GET.get("client_id", ""), request.POST.get("client_id", "")} - {""}:
+                    application = load_application(client_id)
+                    if application is not None:
+                        require_pushed_request(request, application)
         except OAuthError as error:
             return html_error_response(request, error)
         if self.pushed_request is None:

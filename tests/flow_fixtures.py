@@ -1,37 +1,9 @@
-"""Fixtures of the authorization flow tests: a user, browsers, a trusted client.
+"""The fixtures of tests/flow_helpers.py as a pytest plugin.
 
-A pytest plugin: test modules load it with ``pytest_plugins = ["tests.flow_fixtures"]``.
+A test module loads them with ``pytest_plugins = ["tests.flow_fixtures"]``
+instead of importing each fixture by name.
 """
 
-from __future__ import annotations
+from tests.flow_helpers import browser, logged_in_browser, skip_consent_app, user
 
-from typing import Any
-
-import pytest
-
-from tests.factories import ConfidentialApplicationFactory, UserFactory
-from tests.flow_helpers import HASHED_PASSWORD, Browser
-
-
-@pytest.fixture
-def user(db: None) -> Any:
-    """A user who can log in with flow_helpers.PASSWORD."""
-    return UserFactory(password=HASHED_PASSWORD)
-
-
-@pytest.fixture
-def browser() -> Browser:
-    return Browser()
-
-
-@pytest.fixture
-def logged_in_browser(user: Any) -> Browser:
-    browser = Browser()
-    browser.force_login(user)
-    return browser
-
-
-@pytest.fixture
-def skip_consent_app(db: None) -> Any:
-    """A trusted client: DOT grants it without a consent page (skip_authorization)."""
-    return ConfidentialApplicationFactory(skip_authorization=True)
+__all__ = ["browser", "logged_in_browser", "skip_consent_app", "user"]

@@ -1,7 +1,7 @@
 """Helpers for driving the authorization endpoint as a browser and a client would.
 
-Their fixtures are in tests/flow_fixtures.py, which test modules load with
-``pytest_plugins = ["tests.flow_fixtures"]``.
+Test modules get the fixtures at the end by loading them as a plugin,
+``pytest_plugins = ["tests.flow_fixtures"]``, or by importing them by name.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
+import pytest
 from django.contrib.auth.hashers import make_password
 from django.db.models import F
 from django.test import Client
@@ -22,7 +23,7 @@ from oauth2_provider.models import AbstractApplication, get_access_token_model
 
 from django_par.models import PushedRequest, request_uri_digest
 from tests.conftest import basic_auth, code_request, push
-from tests.factories import CLIENT_SECRET, REDIRECT_URI
+from tests.factories import CLIENT_SECRET, REDIRECT_URI, ConfidentialApplicationFactory, UserFactory
 
 # The issuer identifier of the test server (RFC 9207 iss), as DOT derives it
 # from the "o/" mount in tests/urls.py.
@@ -221,3 +222,30 @@ def jwt_claims(token: str) -> dict[str, Any]:
     """The payload of a JWS compact serialisation (not verified: only its claims are tested)."""
     payload = token.split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+# -- fixtures ------------------------------------------------------------------
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    """A user who can log in with PASSWORD."""
+    return UserFactory(password=HASHED_PASSWORD)
+
+
+@pytest.fixture
+def browser() -> Browser:
+    return Browser()
+
+
+@pytest.fixture
+def logged_in_browser(user: Any) -> Browser:
+    browser = Browser()
+    browser.force_login(user)
+    return browser
+
+
+@pytest.fixture
+def skip_consent_app(db: None) -> Any:
+    """A trusted client: DOT grants it without a consent page (skip_authorization)."""
+    return ConfidentialApplicationFactory(skip_authorization=True)
