@@ -24,6 +24,8 @@ from jwcrypto import jwk, jws
 from django_par.models import ClientMetadata, PushedRequest, request_uri_digest
 from tests.conftest import CODE_CHALLENGE, FORM_CONTENT_TYPE, assert_oauth_error, par_url
 from tests.factories import REDIRECT_URI, ConfidentialApplicationFactory
+from tests.flow_helpers import CODE_CHALLENGE as FLOW_CHALLENGE
+from tests.flow_helpers import CODE_VERIFIER, NONCE, STATE, authorization_response, authorize_url, login_next
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # The issuer and endpoint URLs as the test client sees them (tests/urls.py mounts DOT under o/).
@@ -194,3 +196,90 @@ def clear_jwks_cache() -> Any:
     caches["default"].clear()
     yield
     caches["default"].clear()
+
+
+# -- the authorization flow of a JWT client --------------------------------------------
+
+
+def pkj_push(
+    client: Client,
+    application: Any,
+    key: jwk.JWK,
+    alg: str = "ES256",
+    aud: Any = PAR_ENDPOINT,
+    assertion: str | None = None,
+    **overrides: str | None,
+) -> str:
+    """Push a code request (flow_helpers' PKCE pair, state, nonce) with a JWT assertion; the request_uri.
+
+    The assertion is made with ``key``, ``alg`` and ``aud`` unless one is given.
+    """
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": application.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid read",
+        "state": STATE,
+        "nonce": NONCE,
+        "code_challenge": FLOW_CHALLENGE,
+        "code_challenge_method": "S256",
+    }
+    params.update(overrides)
+    form = {name: value for name, value in params.items() if value is not None}
+    form.update(assertion_params(assertion or client_assertion(application.client_id, key, alg, aud=aud)))
+    response = push_form(client, form)
+    assert_pushed(response)
+    return str(response.json()["request_uri"])
+
+
+def log_in_and_consent(browser: Any, user: Any, application: Any, request_uri: str) -> str:
+    """The user logs in and approves at the authorization endpoint; the code sent to the client."""
+    url = authorize_url(application, request_uri)
+    next_url = login_next(browser.get(url))
+    logged_in = browser.log_in(user, next_url)
+    assert logged_in.status_code == 302, logged_in.content[:500]
+    consent_page = browser.get(next_url)
+    assert consent_page.status_code == 200, consent_page.content[:500]
+    return authorization_response(browser.consent(next_url))["code"]
+
+
+def token_request(client: Client, data: dict[str, str], **headers: str) -> Any:
+    """POST ``data`` to DOT's token endpoint as a form."""
+    return client.post("/o/token/", data=urlencode(data), content_type=FORM_CONTENT_TYPE, headers=headers)
+
+
+def code_grant(code: str, **extra: str) -> dict[str, str]:
+    """The form of an authorization_code token request with flow_helpers' PKCE verifier."""
+    return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": CODE_VERIFIER, **extra}
+
+
+DJANGO_PAR_VALIDATOR = "django_par.oauth2_validators.OAuth2Validator"
+
+
+def _forget_oauthlib_cores() -> None:
+    """DOT caches an oauthlib core (with its validator) on each view class that asked for one."""
+    from oauth2_provider.views.mixins import OAuthLibMixin
+
+    pending: list[type] = [OAuthLibMixin]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "_oauthlib_core" in vars(cls):
+            delattr(cls, "_oauthlib_core")
+
+
+@pytest.fixture
+def assertion_validator(settings: Any) -> Any:
+    """DOT runs with django_par's validator: JWT client assertions at the token endpoint.
+
+    Changing OAUTH2_PROVIDER reloads DOT's settings (setting_changed); the
+    oauthlib cores cached on the view classes are dropped before and after, so
+    that no other test meets this validator.
+    """
+    from oauth2_provider.settings import oauth2_settings
+
+    _forget_oauthlib_cores()
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OAUTH2_VALIDATOR_CLASS": DJANGO_PAR_VALIDATOR}
+    assert oauth2_settings.OAUTH2_VALIDATOR_CLASS.__module__ == "django_par.oauth2_validators"
+    yield
+    _forget_oauthlib_cores()
