@@ -21,6 +21,9 @@ def par_metadata(request: HttpRequest) -> dict[str, Any]:
     if not issubclass(oauth2_settings.OAUTH2_VALIDATOR_CLASS, ClientAssertionMixin):
         # DOT's own validator cannot check assertions at the token endpoint.
         methods = [method for method in methods if not method.endswith("_jwt")]
+    if par_settings.FAPI2_SECURITY_PROFILE:
+        # FAPI 2.0 §5.3.2.1: the PAR endpoint (and django_par's validator) take nothing else.
+        methods = [method for method in methods if method == "private_key_jwt"]
     signing_algs = [
         *(par_settings.ASYMMETRIC_SIGNING_ALGS if "private_key_jwt" in methods else []),
         *(par_settings.HMAC_SIGNING_ALGS if "client_secret_jwt" in methods else []),
