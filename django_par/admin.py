@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +51,8 @@ class ClientMetadataInline(admin.StackedInline):
     extra = 0
     max_num = 1
     verbose_name = _("pushed authorization requests")
+    # jwks_uri must be https; saying so also silences Django 5's RemovedInDjango60Warning.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}} if django.VERSION >= (5, 0) else {}
 
 
 def _install_inline() -> None:

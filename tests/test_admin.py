@@ -149,6 +149,8 @@ class TestClientMetadataInline:
         (form,) = formset.formset.forms
         assert form.instance == metadata
         assert form.initial["token_endpoint_auth_method"] == "client_secret_basic"
+        # A scheme-less jwks_uri is read as https, never http.
+        assert form.fields["jwks_uri"].clean("keys.example.org/jwks.json") == "https://keys.example.org/jwks.json"
 
 
 class TestDateFilter:

@@ -51,14 +51,20 @@ def push_as(client):
     return _push
 
 
+# DOT warns that the implicit grant is discouraged (RFC 9700); it is still allowed by default.
+implicit_warning = pytest.mark.filterwarnings("ignore:The OAuth 2.0 implicit grant:DeprecationWarning")
+
+
 class TestResponseType:
     def test_code(self, push_as, confidential_app):
         assert assert_stored(push_as(confidential_app))["response_type"] == "code"
 
+    @implicit_warning
     def test_token_for_an_implicit_client(self, push_as, implicit_app):
         params = assert_stored(push_as(implicit_app, response_type="token", code_challenge=None, code_challenge_method=None))
         assert params["response_type"] == "token"
 
+    @implicit_warning
     def test_id_token_with_nonce_for_an_implicit_client(self, push_as, implicit_app):
         response = push_as(implicit_app, response_type="id_token", nonce="nonce-0123456789", code_challenge=None, code_challenge_method=None)
         assert assert_stored(response)["response_type"] == "id_token"
@@ -210,6 +216,7 @@ class TestStateAndNonce:
     def test_nonce_is_required_with_id_token_oidc_core_3_3_2_11(self, push_as, hybrid_app, response_type):
         assert_refused(push_as(hybrid_app, response_type=response_type), "invalid_request", "nonce is required")
 
+    @implicit_warning
     def test_nonce_is_required_for_implicit_id_token_oidc_core_3_2_2_1(self, push_as, implicit_app):
         response = push_as(implicit_app, response_type="id_token", code_challenge=None, code_challenge_method=None)
         assert_refused(response, "invalid_request", "nonce is required")
