@@ -51,7 +51,8 @@ CODE_CHALLENGE_METHODS = frozenset({"plain", "S256"})
 # RFC 7636 §4.2: code-challenge = 43*128unreserved
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 # ASCII digits only: str.isdigit() also accepts characters such as "²" that int() refuses.
-MAX_AGE = re.compile(r"[0-9]+")
+# At most 10 digits (over 300 years): int() refuses strings of more than 4300 digits.
+MAX_AGE = re.compile(r"[0-9]{1,10}")
 # Parameters DOT's oauthlib server must not see at push time: they concern the
 # browser session (prompt=none asks about a user who is not here yet), or are
 # handled by django_par.
