@@ -10,6 +10,8 @@ class DjangoParConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from . import checks  # noqa: F401  (registers the system checks)
+        from .login_hints import forget_login_hint
         from .signals import record_auth_time
 
         user_logged_in.connect(record_auth_time, dispatch_uid="django_par.record_auth_time")
+        user_logged_in.connect(forget_login_hint, dispatch_uid="django_par.forget_login_hint")

@@ -25,6 +25,7 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 
 from .client_auth import load_application
 from .errors import OAuthError
+from .login_hints import remember_login_hint
 from .models import PushedRequest
 from .redirects import error_response_url
 from .response_modes import deliver
@@ -82,6 +83,7 @@ class PushedAuthorizationMixin:
             if not self.has_prior_consent(request, params):
                 return self.prompt_none_error("consent_required", "The user has not yet approved this client.")
         elif needs_login:
+            remember_login_hint(request, params)
             return redirect_to_login(self.short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
         self.expand_request(request, params, prompts)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
