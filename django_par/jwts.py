@@ -59,9 +59,9 @@ def verify_signature(
         raise JwtError(f"The signing algorithm {alg!r} is not allowed.")
     kid = header.get("kid")
     try:
-        candidates = _candidates(key_set(False), kid)
+        candidates = _candidates(key_set(False), kid, alg)
         if kid is not None and not candidates:
-            candidates = _candidates(key_set(True), kid)
+            candidates = _candidates(key_set(True), kid, alg)
     except KeyLookupError as exc:
         raise JwtError(str(exc)) from None
     parsed.allowed_algs = [alg]
@@ -74,8 +74,17 @@ def verify_signature(
     raise JwtError("The JWT signature does not verify with the client's keys.")
 
 
-def _candidates(keys: jwk.JWKSet, kid: str | None) -> list[jwk.JWK]:
-    return [key for key in keys["keys"] if kid is None or key.get("kid") == kid]
+def _candidates(keys: jwk.JWKSet, kid: str | None, alg: str) -> list[jwk.JWK]:
+    """The keys named by ``kid`` (all without one) that are not bound to another algorithm.
+
+    RFC 7517 §4.4: a key's ``alg`` is the algorithm it is meant for. (jwcrypto
+    itself refuses keys whose ``use`` or ``key_ops`` exclude verification.)
+    """
+    return [
+        key
+        for key in keys["keys"]
+        if (kid is None or key.get("kid") == kid) and key.get("alg", alg) == alg
+    ]
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:

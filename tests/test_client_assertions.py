@@ -38,6 +38,7 @@ from tests.jwt_helpers import (
     jwt_client,
     key_for,
     private_key,
+    public_jwk,
     push_form,
     sign,
     unsigned_jwt,
@@ -588,3 +589,47 @@ def test_concurrent_replays_of_one_assertion_succeed_once():
     assert sorted(statuses) == [201, 401, 401, 401, 401, 401]
     assert UsedAssertion.objects.count() == 1
     assert PushedRequest.objects.count() == 1
+
+
+# -- what the registered key itself says (RFC 7517 §4.2-§4.4) ---------------------------
+
+
+class TestRegisteredKeyParameters:
+    def registered(self, key: jwk.JWK, **parameters: Any) -> Any:
+        return jwt_client(jwks={"keys": [{**public_jwk(key), **parameters}]})
+
+    def test_key_for_encryption_only_is_not_used_to_verify(self, client):
+        key = private_key("EC", kid="encryption-key")
+        application = self.registered(key, use="enc")
+
+        response = push_assertion(client, application, client_assertion(application.client_id, key, "ES256"))
+
+        assert_invalid_client(response, "does not verify with the client's keys")
+
+    def test_key_for_signatures_is_used(self, client):
+        key = private_key("EC", kid="signature-key")
+        application = self.registered(key, use="sig")
+
+        assert_pushed(push_assertion(client, application, client_assertion(application.client_id, key, "ES256")))
+
+    def test_key_ops_without_verify_is_not_used(self, client):
+        key = private_key("EC", kid="wrap-key")
+        application = self.registered(key, key_ops=["wrapKey"])
+
+        response = push_assertion(client, application, client_assertion(application.client_id, key, "ES256"))
+
+        assert_invalid_client(response, "does not verify with the client's keys")
+
+    def test_key_bound_to_another_algorithm_is_not_used(self, client):
+        key = private_key("RSA", kid="rs256-only-key")
+        application = self.registered(key, alg="RS256")
+
+        response = push_assertion(client, application, client_assertion(application.client_id, key, "PS256"))
+
+        assert_invalid_client(response, "does not verify with the client's keys")
+
+    def test_key_bound_to_its_algorithm_is_used(self, client):
+        key = private_key("RSA", kid="ps256-only-key")
+        application = self.registered(key, alg="PS256")
+
+        assert_pushed(push_assertion(client, application, client_assertion(application.client_id, key, "PS256")))
