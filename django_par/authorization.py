@@ -49,18 +49,17 @@ class PushedAuthorizationMixin:
         try:
             if "request_uri" in request.GET:
                 self.pushed_request = resolve_request_uri(request, request.GET)
-            else:
-                # A plain request names its client in the query; its consent POST may
-                # name it only in DOT's form fields, which DOT then acts on.
-                for client_id in {request.GET.get("client_id", ""), request.POST.get("client_id", "")} - {""}:
-                    application = load_application(client_id)
-                    if application is not None:
-                        require_pushed_request(request, application)
+                # Spending the request_uri can fail later too: a racing browser won.
+                return self.dispatch_pushed(request, *args, **kwargs)
+            # A plain request names its client in the query; its consent POST may
+            # name it only in DOT's form fields, which DOT then acts on.
+            for client_id in {request.GET.get("client_id", ""), request.POST.get("client_id", "")} - {""}:
+                application = load_application(client_id)
+                if application is not None:
+                    require_pushed_request(request, application)
         except OAuthError as error:
             return html_error_response(request, error)
-        if self.pushed_request is None:
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-        return self.dispatch_pushed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
 
     # -- pushed requests ---------------------------------------------------
 
@@ -86,7 +85,7 @@ class PushedAuthorizationMixin:
             remember_login_hint(request, params)
             return redirect_to_login(self.short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
         self.expand_request(request, params, prompts)
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
 
     def login_is_stale(self, request: HttpRequest, params: dict[str, str], prompts: set[str]) -> bool:
         """True when prompt=login or max_age asks for a login the user has not done."""
@@ -166,15 +165,24 @@ class PushedAuthorizationMixin:
             data["allow"] = self.request.POST["allow"]
         return data
 
+    def spend_request_uri(self) -> None:
+        """Consume the pushed request once, for this request's authorization response."""
+        assert self.pushed_request is not None
+        if self.pushed_request.state != PushedRequest.State.CONSUMED:
+            consume(self.request, self.pushed_request)
+
+    def create_authorization_response(self, request: HttpRequest, scopes: Any, credentials: Any, allow: Any) -> Any:
+        """Spend the request_uri *before* DOT creates a grant, so a losing racer creates none."""
+        if self.pushed_request is not None:
+            self.spend_request_uri()  # an OAuthError here ends in dispatch_pushed's error page
+        return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
+
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
-        """Every authorization response passes here: spend the request_uri, then
-        deliver the response in the pushed response_mode."""
+        """Every authorization response passes here (codes, error redirects): the
+        request_uri is spent, then the response is delivered in the pushed response_mode."""
         if self.pushed_request is None:
             return super().redirect(redirect_to, application)  # type: ignore[misc,no-any-return]
-        try:
-            consume(self.request, self.pushed_request)
-        except OAuthError as error:
-            return html_error_response(self.request, error)
+        self.spend_request_uri()
         delivered = deliver(self.request, application, self.pushed_parameters, redirect_to)
         if isinstance(delivered, HttpResponse):
             return delivered

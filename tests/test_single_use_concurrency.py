@@ -266,8 +266,12 @@ def test_two_browsers_post_consent_for_one_request_uri_at_once(confidential_app:
         assert first.get(url).status_code == 200
         assert second.get(url).status_code == 200
 
+        grants_before = get_grant_model().objects.count()
+
         responses = race(lambda: first.consent(url), lambda: second.consent(url))
 
+        # The loser is refused before DOT creates a grant: one grant per request_uri.
+        assert get_grant_model().objects.count() == grants_before + 1, round_number
         answer = authorization_response(assert_one_winner(responses, round_number))
         assert answer["state"] == STATE
         assert exchange_code(confidential_app, answer["code"]).status_code == 200
