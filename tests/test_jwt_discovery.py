@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from django_par.metadata import ServerMetadataView
+
 from tests.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,8 @@ class TestWithDotsValidator:
 class TestWithDjangoParsValidator:
     @pytest.mark.parametrize("path", [OPENID_CONFIGURATION, SERVER_METADATA])
     def test_jwt_methods_and_their_algorithms(self, client, path):
+        if path == SERVER_METADATA and ServerMetadataView is None:
+            pytest.skip("RFC 8414 metadata needs DOT 3.2 or later")
         metadata = document(client, path)
 
         assert metadata["token_endpoint_auth_methods_supported"] == [
