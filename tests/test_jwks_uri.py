@@ -312,7 +312,7 @@ class TestRefused:
         assert_invalid_client(push_signed(client, application), "jwks_uri must be an https URL")
         assert server.requests == []
 
-    @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.0.0.2", "[::1]"])
+    @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.0.0.2", "[::1]", "[::ffff:127.0.0.1]", "0.0.0.0"])
     def test_loopback_refused_by_default(self, client, server, certificate, host):
         application = uri_client(server.url(host=host))
 
