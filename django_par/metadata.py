@@ -58,6 +58,25 @@ class ParMetadataMixin:
         return response
 
 
+class JwksInfoView(dot_views.JwksInfoView):
+    """DOT's key set without each key's optional ``alg`` (RFC 7517 §4.4).
+
+    DOT pins its RSA keys to RS256; JWT-secured authorization responses may be
+    signed with PS256 by the same keys, and clients that honour ``alg`` would
+    find no key for them.
+    """
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        if response.status_code != 200:
+            return response
+        document = json.loads(response.content)
+        for key in document.get("keys", []):
+            key.pop("alg", None)
+        response.content = json.dumps(document).encode()
+        return response
+
+
 class ConnectDiscoveryInfoView(ParMetadataMixin, dot_views.ConnectDiscoveryInfoView):
     """``/.well-known/openid-configuration`` with the PAR entries."""
 

@@ -83,11 +83,10 @@ def form_post_response(redirect_uri: str, params: Mapping[str, str]) -> HttpResp
         {"redirect_uri": redirect_uri, "params": params.items(), "script": FORM_POST_SCRIPT},
     )
     response = HttpResponse(html)
-    target = urlsplit(redirect_uri)
-    form_target = f"{target.scheme}://{target.netloc}" if target.netloc else f"{target.scheme}:"
+    # No form-action: browsers apply it to the redirects that follow the POST too,
+    # which would strand a client whose callback redirects to another origin.
     response["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src '{FORM_POST_SCRIPT_HASH}'; form-action {form_target}; "
-        "base-uri 'none'; frame-ancestors 'none'"
+        f"default-src 'none'; script-src '{FORM_POST_SCRIPT_HASH}'; base-uri 'none'; frame-ancestors 'none'"
     )
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"

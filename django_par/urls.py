@@ -11,7 +11,7 @@ over DOT's. For RFC 8414 metadata at the server root, also include
 from django.urls import path, re_path
 
 from .authorization import AuthorizationView
-from .metadata import ConnectDiscoveryInfoView, ServerMetadataView
+from .metadata import ConnectDiscoveryInfoView, JwksInfoView, ServerMetadataView
 from .views import PushedAuthorizationRequestView
 
 app_name = "django_par"
@@ -26,5 +26,6 @@ urlpatterns = [
     path("par/", PushedAuthorizationRequestView.as_view(), name="par"),
     path("authorize/", AuthorizationView.as_view(), name="authorize"),
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view(), name="openid-configuration"),
+    path(".well-known/jwks.json", JwksInfoView.as_view(), name="jwks"),
     *metadata_urlpatterns,
 ]

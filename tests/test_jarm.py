@@ -234,17 +234,7 @@ def test_the_clients_authorization_signed_response_alg_is_used(
 
 @pytest.mark.parametrize(
     "alg",
-    [
-        pytest.param(
-            "PS256",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="DOT's JWKS publishes the OIDC key with alg RS256 (RFC 7517 §4.4), so clients that "
-                "select keys by alg (panva jose, jwskate by default) find no key for a PS256 response",
-            ),
-        ),
-        "RS256",
-    ],
+    ["PS256", "RS256"],
 )
 def test_the_key_that_signs_the_response_is_published_for_its_alg(
     alg: str, logged_in_browser: Browser, skip_consent_app: Any, server_keys: jwk.JWKSet, issuer: str
