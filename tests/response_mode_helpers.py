@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.test import Client
 from jwcrypto import jwk, jws

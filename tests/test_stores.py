@@ -19,16 +19,9 @@ from django_par.models import PushedRequest, request_uri_digest
 from django_par.pushing import new_request_uri
 from django_par.stores import CacheStore, DatabaseStore, PushedRequestStore, get_store
 from tests.factories import PublicApplicationFactory
-from tests.flow_helpers import (  # noqa: F401  (fixtures)
-    STATE,
-    Browser,
-    authorization_response,
-    authorize_url,
-    location,
-    push_request,
-    skip_consent_app,
-    user,
-)
+from tests.flow_helpers import STATE, Browser, authorization_response, authorize_url, location, push_request
+
+pytest_plugins = ["tests.flow_fixtures"]
 
 State = PushedRequest.State
 CACHE_STORE = {"STORE": "django_par.stores.CacheStore", "STORE_CACHE_ALIAS": "redis"}
