@@ -22,6 +22,7 @@ from .models import UsedAssertion, client_metadata
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+MIN_HMAC_SECRET_BYTES = 32
 
 
 class ClientAssertionBackend(ClientAuthBackend):
@@ -131,6 +132,9 @@ class ClientSecretJwt(ClientAssertionBackend):
             )
         if not secret:
             raise InvalidClient("Client authentication failed.")
+        if len(secret.encode()) < MIN_HMAC_SECRET_BYTES:
+            # RFC 7518 §3.2: an HS256 key has at least 256 bits.
+            raise InvalidClient("client_secret_jwt needs a client secret of at least 32 bytes.")
         key_set = jwk.JWKSet()
         key_set.add(jwk.JWK(kty="oct", k=base64url_encode(secret.encode())))
         return lambda refresh: key_set

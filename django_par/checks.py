@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
+from oauth2_provider.settings import oauth2_settings
 
 from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, par_settings
 from .fapi import FAPI2_MAX_REQUEST_URI_LIFETIME
@@ -52,17 +53,27 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
 
 
 def _fapi2_errors() -> list[CheckMessage]:
-    lifetime = par_settings.get("REQUEST_URI_LIFETIME")
-    if not isinstance(lifetime, int):  # reported by _lifetime_errors (E004)
+    if not par_settings.FAPI2_SECURITY_PROFILE:
         return []
-    if par_settings.FAPI2_SECURITY_PROFILE and lifetime > FAPI2_MAX_REQUEST_URI_LIFETIME:
-        return [
+    errors: list[CheckMessage] = []
+    lifetime = par_settings.get("REQUEST_URI_LIFETIME")
+    # A lifetime that is not a number is reported by _lifetime_errors (E004).
+    if isinstance(lifetime, int) and lifetime > FAPI2_MAX_REQUEST_URI_LIFETIME:
+        errors.append(Error("FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.", id="django_par.E006"))
+    from .oauth2_validators import ClientAssertionMixin
+
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS
+    if not (isinstance(validator, type) and issubclass(validator, ClientAssertionMixin)):
+        errors.append(
             Error(
-                "FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.",
-                id="django_par.E006",
+                "FAPI2_SECURITY_PROFILE allows only private_key_jwt, which DOT's token endpoint cannot check "
+                "with this OAUTH2_VALIDATOR_CLASS: no code could be redeemed.",
+                hint='Set OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.oauth2_validators.OAuth2Validator" '
+                "or put django_par.oauth2_validators.ClientAssertionMixin in front of your validator.",
+                id="django_par.E007",
             )
-        ]
-    return []
+        )
+    return errors
 
 
 def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:

@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_URI_TIMEOUT": 5,
     "JWKS_URI_MAX_BYTES": 64 * 1024,
     "JWKS_URI_CACHE_TTL": 300,
+    # Least seconds between two fetches forced by an unknown kid, per jwks_uri.
+    "JWKS_URI_MIN_REFRESH_INTERVAL": 60,
     # Allow jwks_uri hosts on loopback or private networks (development, tests).
     "JWKS_URI_ALLOW_PRIVATE_ADDRESSES": False,
     # CA bundle file for jwks_uri TLS verification; None: the system's.
@@ -89,6 +91,7 @@ LIFETIME_RANGES: dict[str, tuple[int, int]] = {
     "REQUEST_OBJECT_MAX_LIFETIME": (10, 86400),
     "JWKS_URI_TIMEOUT": (1, 60),
     "JWKS_URI_CACHE_TTL": (0, 86400),
+    "JWKS_URI_MIN_REFRESH_INTERVAL": (0, 3600),
     "AUTHORIZATION_RESPONSE_LIFETIME": (10, 600),
     "SECRET_CACHE_TTL": (0, 3600),
 }
@@ -195,6 +198,10 @@ class ParSettings:
     @property
     def JWKS_URI_CACHE_TTL(self) -> int:
         return int(self.get("JWKS_URI_CACHE_TTL"))
+
+    @property
+    def JWKS_URI_MIN_REFRESH_INTERVAL(self) -> int:
+        return int(self.get("JWKS_URI_MIN_REFRESH_INTERVAL"))
 
     @property
     def JWKS_URI_ALLOW_PRIVATE_ADDRESSES(self) -> bool:

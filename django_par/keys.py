@@ -37,9 +37,26 @@ def _checked_address(host: str, port: int) -> str:
     addresses = [info[4][0] for info in infos]
     if not par_settings.JWKS_URI_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            if not _is_public(ipaddress.ip_address(address.split("%")[0])):
                 raise KeyLookupError("jwks_uri points to a private or loopback address.")
     return addresses[0]
+
+
+# IPv6 ranges that carry an IPv4 address in their last 32 bits: IPv4-compatible
+# (deprecated) and NAT64 (RFC 6052).
+_EMBEDDING_IPV4 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96"))
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable, including any IPv4 address an IPv6 one carries."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return True
+    embedded = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
+    if any(address in network for network in _EMBEDDING_IPV4):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return all(ipv4.is_global for ipv4 in embedded if ipv4 is not None)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -139,14 +156,22 @@ def _key_set(document: Any) -> jwk.JWKSet:
 
 
 def client_key_set(metadata: ClientMetadata, *, refresh: bool = False) -> jwk.JWKSet:
-    """The client's keys; ``refresh`` bypasses the jwks_uri cache (unknown kid)."""
+    """The client's keys; ``refresh`` bypasses the jwks_uri cache (unknown kid).
+
+    A forced refresh happens at most once per ``JWKS_URI_MIN_REFRESH_INTERVAL``
+    per URI: a JWT naming an unknown kid is sent before its signature is
+    checked, so anyone could otherwise make the server fetch on every request.
+    """
     if metadata.jwks:
         return _key_set(metadata.jwks)
     if not metadata.jwks_uri:
         raise KeyLookupError("The client has registered no keys (jwks or jwks_uri).")
     cache = caches[par_settings.JWKS_CACHE_ALIAS]
     key = _cache_key(metadata.jwks_uri)
-    document = None if refresh else cache.get(key)
+    document = cache.get(key)
+    if refresh and document is not None:
+        if cache.add(key + ".refreshed", True, par_settings.JWKS_URI_MIN_REFRESH_INTERVAL):
+            document = None
     if document is None:
         document = fetch_jwks(metadata.jwks_uri)
         cache.set(key, document, par_settings.JWKS_URI_CACHE_TTL)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core import checks as django_checks
 from django.test import modify_settings, override_settings
 from django.urls import include, path
 
 from django_par import checks
 from django_par.views import PushedAuthorizationRequestView
+from tests.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 
 E001, E002, E003, E004, E005 = (f"django_par.E00{n}" for n in range(1, 6))
 
@@ -139,6 +141,7 @@ class TestDotBuiltinPar:
         assert "pushed-authorization-request" in error.msg
 
 
+@pytest.mark.usefixtures("assertion_validator")
 class TestFapi2Lifetime:
     @override_settings(DJANGO_PAR={"REQUEST_URI_LIFETIME": "soon", "FAPI2_SECURITY_PROFILE": True})
     def test_lifetime_that_is_not_a_number_is_e004_not_a_crash_with_fapi2_on(self):

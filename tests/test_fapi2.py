@@ -216,6 +216,7 @@ class TestAuthorizationEndpoint:
         assert response.json()["access_token"]
 
 
+@pytest.mark.usefixtures("assertion_validator")
 class TestChecks:
     def test_request_uri_lifetime_of_600_is_e006(self):
         with override_settings(DJANGO_PAR={**FAPI2, "REQUEST_URI_LIFETIME": 600}):
@@ -234,6 +235,13 @@ class TestChecks:
     def test_long_lifetime_without_the_profile_passes(self):
         with override_settings(DJANGO_PAR={"REQUEST_URI_LIFETIME": 600}):
             assert checks.check_settings() == []
+
+
+def test_the_profile_with_dot_s_own_validator_is_e007():
+    # DOT's validator cannot check private_key_jwt at the token endpoint: no code could be redeemed.
+    errors = checks.check_settings()
+
+    assert [error.id for error in errors] == ["django_par.E007"]
 
 
 def test_discovery_requires_pushed_requests(client):

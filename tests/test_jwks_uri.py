@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.test import override_settings
 
-from django_par.keys import client_key_set
+from django_par.keys import _is_public, client_key_set
 from django_par.models import ClientMetadata, PushedRequest
 from tests.conftest import basic_auth, code_request
 from tests.factories import CLIENT_SECRET, PlainSecretApplicationFactory
@@ -272,6 +272,22 @@ class TestFetched:
         assert_invalid_client(response, "does not verify with the client's keys")
         assert server.fetches() == 2  # the first fetch, then one refresh: no loop
 
+    def test_forced_refreshes_are_rate_limited(self, client, server, trusted):
+        # An unknown kid is read before any signature check: anyone could force fetches.
+        application = uri_client(server.url())
+        for number in range(3):
+            push_signed(client, application, private_key("EC", kid=f"made-up-{number}"))
+
+        assert server.fetches() == 2  # the first fetch and one refresh within the interval
+
+    def test_a_refresh_is_allowed_again_after_the_interval(self, client, server, trusted):
+        application = uri_client(server.url())
+        with override_settings(DJANGO_PAR={**trusted, "JWKS_URI_MIN_REFRESH_INTERVAL": 0}):
+            for number in range(3):
+                push_signed(client, application, private_key("EC", kid=f"made-up-{number}"))
+
+        assert server.fetches() == 4
+
     def test_known_kid_with_a_bad_signature_does_not_refresh(self, client, server, trusted):
         from jwcrypto import jwk
 
@@ -444,3 +460,25 @@ def test_client_key_set_reads_the_registered_uri(server, trusted, db):
 
     assert [key.get("kid") for key in keys["keys"]] == [KEY_1.get("kid")]
     assert server.fetches() == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.0.0.1",
+        "::1",
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "::127.0.0.1",  # IPv4-compatible (deprecated), global for Python
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    ],
+)
+def test_private_addresses_hidden_in_ipv6_forms_are_refused(address):
+    assert not _is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "64:ff9b::808:808"])
+def test_public_addresses_are_allowed(address):
+    assert _is_public(ipaddress.ip_address(address))
