@@ -34,7 +34,7 @@ def _checked_address(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         raise KeyLookupError(f"jwks_uri host {host!r} does not resolve.") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if not par_settings.JWKS_URI_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
             if not _is_public(ipaddress.ip_address(address.split("%")[0])):

@@ -82,8 +82,8 @@ class ConnectDiscoveryInfoView(ParMetadataMixin, dot_views.ConnectDiscoveryInfoV
 
 
 # RFC 8414 metadata exists in DOT 3.2 and later.
-DotServerMetadataView = getattr(dot_views, "OAuthServerMetadataView", None)
-ServerMetadataView = (
+DotServerMetadataView: Any = getattr(dot_views, "OAuthServerMetadataView", None)
+ServerMetadataView: Any = (
     type("ServerMetadataView", (ParMetadataMixin, DotServerMetadataView), {"__doc__": "RFC 8414 metadata with the PAR entries."})
     if DotServerMetadataView is not None
     else None

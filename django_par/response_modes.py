@@ -65,7 +65,7 @@ def signed_response(request: HttpRequest, application: Any, params: Mapping[str,
     """The JARM ``response`` JWT (JARM §2.1), signed with the server's OIDC key."""
     key = jwk.JWK.from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY.encode("utf-8"))
     alg = client_metadata(application).authorization_signed_response_alg or DEFAULT_AUTHORIZATION_SIGNING_ALG
-    claims = {name: value for name, value in params.items() if name != "iss"}
+    claims: dict[str, Any] = {name: value for name, value in params.items() if name != "iss"}
     claims.update(
         iss=issuer(request),
         aud=application.client_id,
