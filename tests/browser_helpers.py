@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -221,3 +222,29 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     return verifier, challenge
+
+
+class Waiter:
+    """Explicit waits that fail with a screenshot, the page and the server log."""
+
+    def __init__(self, driver: Any, screenshots: Path, server: ExampleServer) -> None:
+        self.driver, self.screenshots, self.server = driver, screenshots, server
+        screenshots.mkdir(exist_ok=True)
+
+    def until(self, condition: Any, what: str) -> Any:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        try:
+            return WebDriverWait(self.driver, BROWSER_TIMEOUT).until(condition)
+        except TimeoutException:
+            self.driver.save_screenshot(str(self.screenshots / "timeout.png"))
+            pytest.fail(
+                f"waited {BROWSER_TIMEOUT}s for {what}; the browser is at {self.driver.current_url} "
+                f"({self.driver.title!r}); screenshot in {self.screenshots}\nserver log:\n{tail(self.server.log)}"
+            )
+
+
+def on_path(path: str) -> Any:
+    """A wait condition: the browser is at ``path``."""
+    return lambda driver: urlsplit(driver.current_url).path == path

@@ -20,50 +20,35 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
 import requests
 from jwskate import JwkSet, SignedJwt
 
 from tests.browser_helpers import (  # noqa: F401  (fixtures)
     APPLICATION_NAME,
     BROWSER_MARKS,
-    BROWSER_TIMEOUT,
     CLIENT_ID,
     CLIENT_SECRET,
     HTTP_TIMEOUT,
     PASSWORD,
     USERNAME,
     ExampleServer,
+    Waiter,
     browser,
     example_server,
+    on_path,
     pkce_pair,
-    tail,
 )
 
 pytestmark = BROWSER_MARKS
 
 
 def test_demo_flow_in_headless_chromium(example_server: ExampleServer, browser: Any, tmp_path: Path) -> None:
-    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     screenshots = tmp_path / "screenshots"
-    screenshots.mkdir()
 
-    def wait_for(condition: Any, what: str) -> Any:
-        try:
-            return WebDriverWait(browser, BROWSER_TIMEOUT).until(condition)
-        except TimeoutException:
-            browser.save_screenshot(str(screenshots / "timeout.png"))
-            pytest.fail(
-                f"waited {BROWSER_TIMEOUT}s for {what}; the browser is at {browser.current_url} "
-                f"({browser.title!r}); screenshot in {screenshots}\nserver log:\n{tail(example_server.log)}"
-            )
-
-    def on_path(path: str) -> Any:
-        return lambda driver: urlsplit(driver.current_url).path == path
+    wait_for = Waiter(browser, screenshots, example_server).until
 
     # 1. The client pushes its request (client_secret_basic, PKCE S256, nonce).
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)

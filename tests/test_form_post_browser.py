@@ -24,17 +24,17 @@ import requests
 
 from tests.browser_helpers import (  # noqa: F401  (fixtures)
     BROWSER_MARKS,
-    BROWSER_TIMEOUT,
     CLIENT_ID,
     CLIENT_SECRET,
     HTTP_TIMEOUT,
     PASSWORD,
     USERNAME,
     ExampleServer,
+    Waiter,
     example_server,
+    on_path,
     pkce_pair,
     start_chromium,
-    tail,
 )
 
 pytestmark = BROWSER_MARKS
@@ -70,27 +70,13 @@ def shown_table(driver: Any, heading: str) -> dict[str, str]:
 def test_form_post_reaches_the_demo_callback_by_post(
     example_server: ExampleServer, chromium: Any, javascript: bool, tmp_path: Path
 ) -> None:
-    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     driver = chromium
     screenshots = tmp_path / "screenshots"
-    screenshots.mkdir()
 
-    def wait_for(condition: Any, what: str) -> Any:
-        try:
-            return WebDriverWait(driver, BROWSER_TIMEOUT).until(condition)
-        except TimeoutException:
-            driver.save_screenshot(str(screenshots / "timeout.png"))
-            pytest.fail(
-                f"waited {BROWSER_TIMEOUT}s for {what}; the browser is at {driver.current_url} "
-                f"({driver.title!r}); screenshot in {screenshots}\nserver log:\n{tail(example_server.log)}"
-            )
-
-    def on_path(path: str) -> Any:
-        return lambda d: urlsplit(d.current_url).path == path
+    wait_for = Waiter(driver, screenshots, example_server).until
 
     # 1. The client pushes a form_post request.
     state = "st&te<" + secrets.token_urlsafe(16)  # characters the form must escape
