@@ -119,6 +119,21 @@ ensure_databases() {
     "$client" --protocol=tcp -h 127.0.0.1 -P 3306 -u root \
         -e 'CREATE DATABASE IF NOT EXISTS django_par CHARACTER SET utf8mb4' ||
         die "cannot log in to MariaDB as root without a password over TCP"
+    # Django with USE_TZ converts datetimes in SQL (CONVERT_TZ: admin date
+    # filters, __date lookups), which needs MariaDB's time zone tables.
+    local zones
+    zones="$("$client" --protocol=tcp -h 127.0.0.1 -P 3306 -u root -N -B \
+        -e 'SELECT COUNT(*) FROM mysql.time_zone_name')"
+    if [ "$zones" = 0 ]; then
+        log "loading time zone tables into MariaDB"
+        local tzsql
+        tzsql="$(command -v mariadb-tzinfo-to-sql || command -v mysql_tzinfo_to_sql)" ||
+            die "no mariadb-tzinfo-to-sql"
+        [ -d /usr/share/zoneinfo ] || die "no /usr/share/zoneinfo (Debian package tzdata)"
+        "$tzsql" /usr/share/zoneinfo 2>/dev/null |
+            "$client" --protocol=tcp -h 127.0.0.1 -P 3306 -u root mysql ||
+            die "loading MariaDB time zone tables failed"
+    fi
 }
 
 ensure_packages
