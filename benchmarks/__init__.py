@@ -1,0 +1,1 @@
+"""Load benchmark of django_par: see benchmarks/README.md."""
