@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class DjangoParConfig(AppConfig):
@@ -15,3 +15,17 @@ class DjangoParConfig(AppConfig):
 
         user_logged_in.connect(record_auth_time, dispatch_uid="django_par.record_auth_time")
         user_logged_in.connect(forget_login_hint, dispatch_uid="django_par.forget_login_hint")
+
+        if apps.is_installed("oauth2_provider"):  # else check E001 reports it
+            self.connect_client_cache_eviction()
+
+    def connect_client_cache_eviction(self) -> None:
+        from django.db.models.signals import post_delete, post_save, pre_save
+        from oauth2_provider.models import get_application_model
+
+        from .client_auth import evict_cached_application
+        from .models import ClientMetadata
+
+        for model in (get_application_model(), ClientMetadata):
+            for signal in (pre_save, post_save, post_delete):
+                signal.connect(evict_cached_application, sender=model, dispatch_uid=f"django_par.evict.{signal}.{model}")

@@ -46,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_CACHE_TTL": 300,
     # Cache alias (settings.CACHES) for it: use one all processes share.
     "SECRET_CACHE_ALIAS": "default",
+    # Seconds a loaded client (application and ClientMetadata) is kept in the
+    # cache; saving or deleting either evicts it at once. 0 turns it off.
+    "CLIENT_CACHE_TTL": 60,
+    # Cache alias (settings.CACHES) for it: use one all processes share.
+    "CLIENT_CACHE_ALIAS": "default",
     # Realm announced in the WWW-Authenticate challenge of a 401.
     "AUTHENTICATION_REALM": "django-par",
     # -- JWTs: client assertions (RFC 7523) and request objects (RFC 9101) --
@@ -94,6 +99,7 @@ LIFETIME_RANGES: dict[str, tuple[int, int]] = {
     "JWKS_URI_MIN_REFRESH_INTERVAL": (0, 3600),
     "AUTHORIZATION_RESPONSE_LIFETIME": (10, 600),
     "SECRET_CACHE_TTL": (0, 3600),
+    "CLIENT_CACHE_TTL": (0, 3600),
 }
 
 # Keys whose values are dotted import paths (checked by the system checks).
@@ -146,6 +152,14 @@ class ParSettings:
     @property
     def MAX_BODY_SIZE(self) -> int:
         return int(self.get("MAX_BODY_SIZE"))
+
+    @property
+    def CLIENT_CACHE_TTL(self) -> int:
+        return int(self.get("CLIENT_CACHE_TTL"))
+
+    @property
+    def CLIENT_CACHE_ALIAS(self) -> str:
+        return str(self.get("CLIENT_CACHE_ALIAS"))
 
     @property
     def SECRET_CACHE_TTL(self) -> int:

@@ -142,6 +142,12 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         raise InvalidRequest("code_challenge_method was sent without code_challenge.")
 
 
+class _PushedOAuthlibRequest(OAuthlibRequest):
+    # Repeated parameters were refused already (form_body, RFC 6749 §3.1); oauthlib
+    # would otherwise parse the whole query again for each parameter it checks.
+    duplicate_params: list[str] = []
+
+
 def check_with_dot(
     request: HttpRequest, params: Mapping[str, str], application: Any = None
 ) -> tuple[list[str], dict[str, Any]]:
@@ -155,7 +161,7 @@ def check_with_dot(
     server = OAuthLibMixin.get_oauthlib_core().server
     try:
         # What oauthlib's AuthorizationEndpoint.validate_authorization_request does, with request.client preset.
-        core_request = OAuthlibRequest(uri, http_method="GET", body=None, headers={})
+        core_request = _PushedOAuthlibRequest(uri, http_method="GET", body=None, headers={})
         core_request.scopes = scope_to_list(core_request.scope)
         core_request.client = application
         handler = server.response_types.get(core_request.response_type, server.default_response_type_handler)

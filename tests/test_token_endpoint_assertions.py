@@ -252,7 +252,9 @@ class TestRegisteredMethodAtTheTokenEndpoint:
         key = private_key("EC", kid="basic-only-client")
         application = jwt_client(key, method="")
         code = log_in_and_consent(Browser(), user, application, pkj_push(client, application, key))
-        ClientMetadata.objects.filter(application=application).update(token_endpoint_auth_method="client_secret_basic")
+        metadata = ClientMetadata.objects.get(application=application)
+        metadata.token_endpoint_auth_method = "client_secret_basic"
+        metadata.save()  # save(), as the admin does: it evicts the cached client
 
         assertion = client_assertion(application.client_id, key, "ES256", aud=TOKEN_ENDPOINT)
         refused = token_request(client, code_grant(code, **assertion_params(assertion)))
