@@ -18,6 +18,7 @@ import io
 import json
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ def main() -> None:
     try:
         profile(args, workdir)
     finally:
+        shutil.rmtree(workdir, ignore_errors=True)
         if vendor == "postgresql":
             from django.db import connections
 
