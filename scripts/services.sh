@@ -72,18 +72,21 @@ redis_answers() {
 
 start_postgresql() {
     [ -d /etc/postgresql ] || die "PostgreSQL is not installed (no /etc/postgresql)"
-    as_root install -d -m 2775 -o postgres -g postgres /var/run/postgresql
+    [ -d /var/run/postgresql ] || as_root install -d -m 2775 -o postgres -g postgres /var/run/postgresql
     # shellcheck disable=SC2046
     as_root pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
 }
 start_mariadb() {
     [ -x /usr/sbin/mariadbd ] || die "MariaDB is not installed (no /usr/sbin/mariadbd)"
-    as_root install -d -m 755 -o mysql -g mysql /run/mysqld
+    [ -d /run/mysqld ] || as_root install -d -m 755 -o mysql -g mysql /run/mysqld
     as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
 }
 start_redis() {
     command -v redis-server >/dev/null 2>&1 || die "Redis is not installed (no redis-server)"
-    as_root install -d /var/lib/redis /var/log/redis
+    local dir
+    for dir in /var/lib/redis /var/log/redis; do
+        [ -d "$dir" ] || as_root install -d "$dir"
+    done
     as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
         --dir /var/lib/redis --logfile /var/log/redis/ci.log
 }
