@@ -76,6 +76,7 @@ CONFIG = {
     "storage_purge": os.environ.get("BENCH_PURGE", "1") == "1",
     "purge_timeout_s": env_float("BENCH_PURGE_TIMEOUT", 60),
     "secret_cache": os.environ.get("BENCH_SECRET_CACHE", "redis"),
+    "client_cache": os.environ.get("BENCH_CLIENT_CACHE", "redis"),
     "results": os.environ.get("BENCH_RESULTS", str(BENCH_DIR / "results" / "latest.json")),
 }
 
@@ -418,6 +419,7 @@ class DatabaseRun:
             "BENCH_REDIS_URL": CONFIG["redis_url"],
             "BENCH_CACHE_PREFIX": f"django-par-bench-{uuid.uuid4().hex[:12]}",
             "BENCH_SECRET_CACHE": CONFIG["secret_cache"],
+            "BENCH_CLIENT_CACHE": CONFIG["client_cache"],
         }
         if vendor == "sqlite":
             self.env["BENCH_SQLITE_PATH"] = str(workdir / "bench.sqlite3")
@@ -717,7 +719,7 @@ def report(results: dict) -> str:
     out.append(
         f"{meta['cpus']} CPUs ({meta['cpu_model']}); gunicorn sync x{CONFIG['gunicorn_workers']}, wrk -t{CONFIG['wrk_threads']} "
         f"-c{CONFIG['connections']}, {CONFIG['duration_s']:g} s per scenario after {CONFIG['warmup_s']:g} s warm-up; "
-        f"CONN_MAX_AGE={CONFIG['conn_max_age']}; secret cache: {meta['secret_cache']}"
+        f"CONN_MAX_AGE={CONFIG['conn_max_age']}; {meta['secret_cache']}"
     )
     out.append("")
     headers = ["scenario", "db", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "ratio to floor", "errors", "pg CPU ms/req"]
@@ -806,9 +808,9 @@ def metadata() -> dict:
         "django": django.__version__,
         "django_oauth_toolkit": oauth2_provider.__version__,
         "wrk": wrk_version[0] if wrk_version else "",
-        "secret_cache": (
-            f"SECRET_CACHE_ALIAS on {'Redis' if CONFIG['secret_cache'] != 'local' else 'a per-process LocMemCache'}"
-            if "SECRET_CACHE_ALIAS" in DEFAULTS else "not in this django_par (no SECRET_CACHE_ALIAS)"
+        "secret_cache": "; ".join(
+            f"{alias} on {'Redis' if CONFIG[key] != 'local' else 'a per-process LocMemCache'}" if alias in DEFAULTS else f"no {alias}"
+            for alias, key in (("SECRET_CACHE_ALIAS", "secret_cache"), ("CLIENT_CACHE_ALIAS", "client_cache"))
         ),
         "config": CONFIG,
     }

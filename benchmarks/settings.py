@@ -70,6 +70,10 @@ DJANGO_PAR = dict(EXAMPLE_DJANGO_PAR)
 # The verified-secret cache, where this version of django_par has it.
 if "SECRET_CACHE_ALIAS" in PAR_DEFAULTS:
     DJANGO_PAR["SECRET_CACHE_ALIAS"] = "local" if os.environ.get("BENCH_SECRET_CACHE") == "local" else "default"
+# The client cache likewise (BENCH_CLIENT_CACHE=local): for comparison only, since
+# evictions on save then reach only the process that saved.
+if "CLIENT_CACHE_ALIAS" in PAR_DEFAULTS:
+    DJANGO_PAR["CLIENT_CACHE_ALIAS"] = "local" if os.environ.get("BENCH_CLIENT_CACHE") == "local" else "default"
 
 LOGGING = {
     "version": 1,
