@@ -21,12 +21,12 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from django.core.cache import caches
 from django.db.models.signals import pre_save
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from oauth2_provider.models import AbstractApplication, get_application_model
 
+from .caching import get_cache
 from .client_secrets import verify_client_secret
 from .conf import par_settings
 from .errors import InvalidClient, InvalidRequest
@@ -76,7 +76,7 @@ def _application_cache_key(client_id: str) -> str:
 
 def _cached_application(client_id: str) -> Any | None:
     ttl = par_settings.CLIENT_CACHE_TTL
-    cache = caches[par_settings.CLIENT_CACHE_ALIAS]
+    cache = get_cache(par_settings.CLIENT_CACHE_ALIAS)
     key = _application_cache_key(client_id)
     if ttl:
         cached = cache.get(key)
@@ -103,7 +103,7 @@ def evict_cached_application(sender: Any, instance: Any, **kwargs: Any) -> None:
     client_ids = {application.client_id}
     if kwargs.get("signal") is pre_save and application.pk is not None:
         client_ids.update(application_model.objects.filter(pk=application.pk).values_list("client_id", flat=True))
-    caches[par_settings.CLIENT_CACHE_ALIAS].delete_many([_application_cache_key(client_id) for client_id in client_ids])
+    get_cache(par_settings.CLIENT_CACHE_ALIAS).delete_many([_application_cache_key(client_id) for client_id in client_ids])
 
 
 def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:

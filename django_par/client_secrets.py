@@ -22,9 +22,9 @@ import hashlib
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, identify_hasher
-from django.core.cache import caches
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from .caching import get_cache
 from .conf import par_settings
 
 _HMAC_SALT = "django_par.client_secrets"
@@ -54,7 +54,7 @@ def verify_client_secret(application: Any, secret: str) -> bool:
     ttl = par_settings.SECRET_CACHE_TTL
     if not ttl:
         return check_password(secret, stored)
-    cache = caches[par_settings.SECRET_CACHE_ALIAS]
+    cache = get_cache(par_settings.SECRET_CACHE_ALIAS)
     key = _cache_key(application, stored)
     known_good = cache.get(key)
     if known_good is not None:

@@ -44,13 +44,14 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a verified (hashed) client secret is remembered, as a keyed digest,
     # so that later requests skip the slow password hash; 0 turns it off.
     "SECRET_CACHE_TTL": 300,
-    # Cache alias (settings.CACHES) for it: use one all processes share.
-    "SECRET_CACHE_ALIAS": "default",
+    # Cache alias (settings.CACHES) for it; None: django_par's in-process cache.
+    "SECRET_CACHE_ALIAS": None,
     # Seconds a loaded client (application and ClientMetadata) is kept in the
-    # cache; saving or deleting either evicts it at once. 0 turns it off.
-    "CLIENT_CACHE_TTL": 60,
-    # Cache alias (settings.CACHES) for it: use one all processes share.
-    "CLIENT_CACHE_ALIAS": "default",
+    # cache; saving or deleting either evicts it. 0 turns it off.
+    "CLIENT_CACHE_TTL": 10,
+    # Cache alias (settings.CACHES) for it; None: django_par's in-process cache,
+    # where an eviction reaches other processes only through the TTL.
+    "CLIENT_CACHE_ALIAS": None,
     # Realm announced in the WWW-Authenticate challenge of a 401.
     "AUTHENTICATION_REALM": "django-par",
     # -- JWTs: client assertions (RFC 7523) and request objects (RFC 9101) --
@@ -158,16 +159,18 @@ class ParSettings:
         return int(self.get("CLIENT_CACHE_TTL"))
 
     @property
-    def CLIENT_CACHE_ALIAS(self) -> str:
-        return str(self.get("CLIENT_CACHE_ALIAS"))
+    def CLIENT_CACHE_ALIAS(self) -> str | None:
+        value = self.get("CLIENT_CACHE_ALIAS")
+        return None if value is None else str(value)
 
     @property
     def SECRET_CACHE_TTL(self) -> int:
         return int(self.get("SECRET_CACHE_TTL"))
 
     @property
-    def SECRET_CACHE_ALIAS(self) -> str:
-        return str(self.get("SECRET_CACHE_ALIAS"))
+    def SECRET_CACHE_ALIAS(self) -> str | None:
+        value = self.get("SECRET_CACHE_ALIAS")
+        return None if value is None else str(value)
 
     @property
     def AUTHENTICATION_REALM(self) -> str:

@@ -32,7 +32,7 @@ class PushedRequest(models.Model):
         IN_USE = "in_use", _("in use")
         CONSUMED = "consumed", _("consumed")
 
-    request_uri_digest = models.CharField(max_length=64, unique=True, editable=False)
+    request_uri_digest = models.CharField(max_length=64, editable=False)
     application = models.ForeignKey(
         oauth2_settings.APPLICATION_MODEL,
         on_delete=models.CASCADE,
@@ -53,6 +53,9 @@ class PushedRequest(models.Model):
         verbose_name = _("pushed authorization request")
         verbose_name_plural = _("pushed authorization requests")
         ordering = ["-created_at"]
+        # A constraint rather than unique=True: no extra LIKE index on PostgreSQL,
+        # which equality lookups never use.
+        constraints = [models.UniqueConstraint(fields=["request_uri_digest"], name="django_par_unique_request_uri")]
 
     def __str__(self) -> str:
         return f"{self.request_uri_digest[:12]}… ({self.get_state_display()})"
@@ -133,7 +136,7 @@ class UsedAssertion(models.Model):
     The unique key makes a second use fail in the database, for every process.
     """
 
-    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
     expires_at = models.DateTimeField(db_index=True)
 
     objects = UsedAssertionQuerySet.as_manager()
@@ -141,6 +144,7 @@ class UsedAssertion(models.Model):
     class Meta:
         verbose_name = _("used client assertion")
         verbose_name_plural = _("used client assertions")
+        constraints = [models.UniqueConstraint(fields=["key_digest"], name="django_par_unique_assertion")]
 
     def __str__(self) -> str:
         return f"{self.key_digest[:12]}…"

@@ -14,6 +14,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .client_auth import load_application
 from .conf import par_settings
 from .errors import InvalidRequest, InvalidRequestUri, OAuthError
 from .models import PushedRequest, client_metadata, request_uri_digest
@@ -49,9 +50,11 @@ def _find_usable(query: Mapping[str, str]) -> PushedRequest:
     pushed = get_store().find(request_uri_digest(request_uri))
     if pushed is None:
         raise InvalidRequestUri("The request_uri is unknown.")
+    application = load_application(client_id)  # usually from the client cache
     # RFC 9126 §4: the request_uri is bound to the client that pushed it.
-    if pushed.application.client_id != client_id:
+    if application is None or pushed.application_id != application.pk:
         raise InvalidRequestUri("The request_uri was not pushed by this client.")
+    pushed.application = application
     if pushed.state == State.CONSUMED:
         raise InvalidRequestUri("The request_uri has already been used.")
     if pushed.is_expired():

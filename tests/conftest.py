@@ -120,7 +120,9 @@ def _empty_caches() -> Iterator[None]:
     from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
 
-    for cache in caches.all():
+    from django_par.caching import IN_PROCESS_CACHE
+
+    for cache in [*caches.all(), IN_PROCESS_CACHE]:
         if isinstance(cache, LocMemCache):
             cache.clear()
     yield

@@ -254,10 +254,10 @@ class TestVerifiedSecretCache:
         assert new.status_code == 201
 
     def test_the_cache_holds_no_secret(self, client, confidential_app, basic):
-        from django.core.cache import cache
+        from django_par.caching import IN_PROCESS_CACHE
 
         push(client, code_request(confidential_app), authorization=basic)
-        stored = list(cache._cache.values())  # locmem's raw (pickled) entries
+        stored = list(IN_PROCESS_CACHE._cache.values())  # locmem's raw (pickled) entries
         assert stored and all(CLIENT_SECRET.encode() not in raw for raw in stored)
 
     def test_a_ttl_of_zero_turns_the_cache_off(self, client, confidential_app, basic, hasher_runs, settings):

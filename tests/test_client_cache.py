@@ -14,6 +14,13 @@ from tests.factories import CLIENT_SECRET, ConfidentialApplicationFactory, Publi
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True, params=[None, "redis"], ids=["in-process", "redis"])
+def cache_alias(request: Any, settings: Any) -> Any:
+    """Both django_par's in-process cache and a shared one (the real Redis)."""
+    settings.DJANGO_PAR = {"CLIENT_CACHE_ALIAS": request.param}
+    return request.param
+
 APPLICATION_TABLE = "oauth2_provider_application"
 
 
@@ -33,8 +40,8 @@ def test_a_second_push_reads_no_client_row(client: Any) -> None:
     assert (first_reads, second_reads) == (1, 0)
 
 
-def test_a_ttl_of_zero_reads_the_row_every_time(client: Any, settings: Any) -> None:
-    settings.DJANGO_PAR = {"CLIENT_CACHE_TTL": 0}
+def test_a_ttl_of_zero_reads_the_row_every_time(client: Any, settings: Any, cache_alias: Any) -> None:
+    settings.DJANGO_PAR = {"CLIENT_CACHE_TTL": 0, "CLIENT_CACHE_ALIAS": cache_alias}
     application = PublicApplicationFactory()
 
     reads = [application_queries(client, code_request(application))[1] for _ in range(2)]
