@@ -75,8 +75,7 @@ CONFIG = {
     "storage_lookups": env_int("BENCH_LOOKUPS", 2000),
     "storage_purge": os.environ.get("BENCH_PURGE", "1") == "1",
     "purge_timeout_s": env_float("BENCH_PURGE_TIMEOUT", 60),
-    "secret_cache": os.environ.get("BENCH_SECRET_CACHE", "redis"),
-    "client_cache": os.environ.get("BENCH_CLIENT_CACHE", "redis"),
+    "shared_caches": os.environ.get("BENCH_SHARED_CACHES") == "1",
     "results": os.environ.get("BENCH_RESULTS", str(BENCH_DIR / "results" / "latest.json")),
 }
 
@@ -418,8 +417,7 @@ class DatabaseRun:
             "BENCH_CONN_MAX_AGE": CONFIG["conn_max_age"],
             "BENCH_REDIS_URL": CONFIG["redis_url"],
             "BENCH_CACHE_PREFIX": f"django-par-bench-{uuid.uuid4().hex[:12]}",
-            "BENCH_SECRET_CACHE": CONFIG["secret_cache"],
-            "BENCH_CLIENT_CACHE": CONFIG["client_cache"],
+            "BENCH_SHARED_CACHES": "1" if CONFIG["shared_caches"] else "0",
         }
         if vendor == "sqlite":
             self.env["BENCH_SQLITE_PATH"] = str(workdir / "bench.sqlite3")
@@ -789,8 +787,6 @@ def metadata() -> dict:
     import django
     import oauth2_provider
 
-    from django_par.conf import DEFAULTS
-
     cpu_model = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -808,10 +804,8 @@ def metadata() -> dict:
         "django": django.__version__,
         "django_oauth_toolkit": oauth2_provider.__version__,
         "wrk": wrk_version[0] if wrk_version else "",
-        "secret_cache": "; ".join(
-            f"{alias} on {'Redis' if CONFIG[key] != 'local' else 'a per-process LocMemCache'}" if alias in DEFAULTS else f"no {alias}"
-            for alias, key in (("SECRET_CACHE_ALIAS", "secret_cache"), ("CLIENT_CACHE_ALIAS", "client_cache"))
-        ),
+        "secret_cache": "secret and client caches "
+        + ("on Redis (BENCH_SHARED_CACHES=1)" if CONFIG["shared_caches"] else "in process (django_par's defaults)"),
         "config": CONFIG,
     }
 

@@ -9,7 +9,6 @@ import os
 
 import django
 
-from django_par.conf import DEFAULTS as PAR_DEFAULTS
 from example_project.settings import *  # noqa: F401,F403
 from example_project.settings import DJANGO_PAR as EXAMPLE_DJANGO_PAR
 from example_project.settings import INSTALLED_APPS as EXAMPLE_INSTALLED_APPS
@@ -62,18 +61,11 @@ CACHES = {
     }
 }
 
-# Per process, for comparison only (BENCH_SECRET_CACHE=local): each worker then
-# runs the hasher once per SECRET_CACHE_TTL instead of asking Redis every time.
-CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-
 DJANGO_PAR = dict(EXAMPLE_DJANGO_PAR)
-# The verified-secret cache, where this version of django_par has it.
-if "SECRET_CACHE_ALIAS" in PAR_DEFAULTS:
-    DJANGO_PAR["SECRET_CACHE_ALIAS"] = "local" if os.environ.get("BENCH_SECRET_CACHE") == "local" else "default"
-# The client cache likewise (BENCH_CLIENT_CACHE=local): for comparison only, since
-# evictions on save then reach only the process that saved.
-if "CLIENT_CACHE_ALIAS" in PAR_DEFAULTS:
-    DJANGO_PAR["CLIENT_CACHE_ALIAS"] = "local" if os.environ.get("BENCH_CLIENT_CACHE") == "local" else "default"
+# django_par's defaults keep verified secrets and loaded clients in process.
+# BENCH_SHARED_CACHES=1 puts both in Redis instead, for comparison.
+if os.environ.get("BENCH_SHARED_CACHES") == "1":
+    DJANGO_PAR.update(SECRET_CACHE_ALIAS="default", CLIENT_CACHE_ALIAS="default")
 
 LOGGING = {
     "version": 1,
