@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -45,14 +46,28 @@ class PushedRequestAdmin(admin.ModelAdmin):
         self.message_user(request, _("Purged %d expired pushed requests.") % deleted, messages.SUCCESS)
 
 
+class HttpsURLField(forms.URLField):
+    """A URL field that reads a scheme-less value as https (jwks_uri is fetched over HTTPS only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if django.VERSION >= (5, 0):  # also silences Django 5's RemovedInDjango60Warning
+            kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        value = (value or "").strip()
+        if value and "://" not in value:
+            value = "https://" + value
+        return str(super().to_python(value))
+
+
 class ClientMetadataInline(admin.StackedInline):
     model = ClientMetadata
     can_delete = True
     extra = 0
     max_num = 1
     verbose_name = _("pushed authorization requests")
-    # jwks_uri must be https; saying so also silences Django 5's RemovedInDjango60Warning.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}} if django.VERSION >= (5, 0) else {}
+    formfield_overrides = {models.URLField: {"form_class": HttpsURLField}}
 
 
 def _install_inline() -> None:

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest
 from oauth2_provider.settings import oauth2_settings
@@ -177,12 +177,44 @@ def check_with_dot(
     return list(scopes), dict(credentials)
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})
+
+
+def _without_port(uri: str) -> tuple[str, str, str, str, str] | None:
+    """The URI with its port removed, when it is http on a loopback host (RFC 8252 §7.3)."""
+    parts = urlsplit(uri)
+    hosts = LOOPBACK_HOSTS | ({"localhost"} if getattr(oauth2_settings, "ALLOW_LOCALHOST_LOOPBACK", False) else set())
+    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
+    if parts.scheme != "http" or host not in hosts:
+        return None
+    return (parts.scheme, host, parts.path, parts.query, parts.fragment)
+
+
+def check_redirect_uri_registered(application: Any, redirect_uri: str) -> None:
+    """Exact match against the registered URIs (RFC 9700 §4.1.3), the loopback port aside.
+
+    DOT before 3.4 let a request add query parameters to a registered URI; this
+    holds every supported DOT release to the exact rule.
+    """
+    if getattr(oauth2_settings, "ALLOW_URI_WILDCARDS", False):
+        return  # the site asked for DOT's wildcard matching
+    registered = application.redirect_uris.split()
+    if redirect_uri in registered:
+        return
+    loopback = _without_port(redirect_uri)
+    if loopback is not None and any(_without_port(uri) == loopback for uri in registered):
+        return
+    raise InvalidRequest("redirect_uri does not exactly match a URI registered for this client.")
+
+
 def validate_pushed_parameters(
     request: HttpRequest, params: Mapping[str, str], application: Any = None
 ) -> dict[str, str]:
     """Check a pushed request and return the parameters to store."""
     stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
     check_parameter_rules(stored)
+    if application is not None and "redirect_uri" in stored:
+        check_redirect_uri_registered(application, stored["redirect_uri"])
     _scopes, credentials = check_with_dot(request, stored, application)
     # Store the redirect_uri DOT resolved when the client omitted it, so that
     # every later response goes where this validation said it would.

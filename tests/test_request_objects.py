@@ -159,7 +159,7 @@ class TestOnlyTheRequestObjectCounts:
     def test_claims_are_validated_like_a_plain_push_bad_redirect_uri(self, client, app):
         response = push_request_object(client, app, request_object(app, redirect_uri="https://attacker.example/cb"))
 
-        assert_oauth_error(response, 400, "invalid_request", "Mismatching redirect URI")
+        assert_oauth_error(response, 400, "invalid_request", "redirect_uri does not exactly match")
         assert not PushedRequest.objects.exists()
 
     def test_claims_are_validated_like_a_plain_push_short_state(self, client, app):

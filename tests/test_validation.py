@@ -121,6 +121,20 @@ class TestRedirectUri:
     def test_unregistered_uri_is_refused_exact_match(self, push_as, confidential_app, redirect_uri):
         assert_refused(push_as(confidential_app, redirect_uri=redirect_uri), "invalid_request", "redirect")
 
+    @pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1:51004/cb", "http://[::1]:61000/cb"])
+    def test_a_loopback_uri_may_change_its_port_rfc8252_7_3(self, push_as, redirect_uri):
+        application = ConfidentialApplicationFactory(redirect_uris="http://127.0.0.1/cb http://[::1]:8000/cb")
+
+        assert assert_stored(push_as(application, redirect_uri=redirect_uri))["redirect_uri"] == redirect_uri
+
+    @pytest.mark.parametrize(
+        "redirect_uri", ["http://127.0.0.1:51004/other", "https://127.0.0.1:51004/cb", "http://localhost:51004/cb"]
+    )
+    def test_only_the_loopback_port_may_change(self, push_as, redirect_uri):
+        application = ConfidentialApplicationFactory(redirect_uris="http://127.0.0.1/cb")
+
+        assert_refused(push_as(application, redirect_uri=redirect_uri), "invalid_request", "redirect")
+
     def test_omitted_with_several_registered_is_refused(self, push_as, confidential_app):
         assert_refused(push_as(confidential_app, redirect_uri=None), "invalid_request")
 
