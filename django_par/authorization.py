@@ -71,9 +71,6 @@ class PushedAuthorizationMixin:
     def dispatch_pushed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         params = self.pushed_parameters
         prompts = set(params.get("prompt", "").split())
-        self.short_url = request.path + "?" + urlencode(
-            {"client_id": request.GET["client_id"], "request_uri": request.GET["request_uri"]}
-        )
         needs_login = not request.user.is_authenticated or self.login_is_stale(request, params, prompts)
         if "none" in prompts:
             # OIDC Core §3.1.2.1: no UI; answer with an error instead.
@@ -83,7 +80,9 @@ class PushedAuthorizationMixin:
                 return self.prompt_none_error("consent_required", "The user has not yet approved this client.")
         elif needs_login:
             remember_login_hint(request, params)
-            return redirect_to_login(self.short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
+            # The way back names the pushed request only: nothing pushed leaks into the URL.
+            short_url = request.path + "?" + urlencode({"client_id": request.GET["client_id"], "request_uri": request.GET["request_uri"]})
+            return redirect_to_login(short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
         self.expand_request(request, params, prompts)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
 
