@@ -191,6 +191,13 @@ def _credential_carriers(request: HttpRequest, params: Mapping[str, str]) -> lis
     return carriers
 
 
+def required_auth_method(application: Any) -> str:
+    """The only method the client may use ("" for any): its registered one, private_key_jwt under FAPI 2.0."""
+    if par_settings.FAPI2_SECURITY_PROFILE:
+        return "private_key_jwt"  # FAPI 2.0 §5.3.2.1
+    return str(client_metadata(application).token_endpoint_auth_method)
+
+
 def challenge_headers() -> dict[str, str]:
     # RFC 6749 §5.2 / RFC 9110 §15.5.2: a 401 names the scheme to use, Basic here.
     return {"WWW-Authenticate": f'Basic realm="{par_settings.AUTHENTICATION_REALM}"'}
@@ -210,9 +217,7 @@ def authenticate_client(request: HttpRequest, params: Mapping[str, str]) -> Auth
                 break
         if client is None:
             raise InvalidClient("The client did not authenticate.")
-        required = client_metadata(client.application).token_endpoint_auth_method
-        if par_settings.FAPI2_SECURITY_PROFILE:
-            required = "private_key_jwt"  # FAPI 2.0 §5.3.2.1
+        required = required_auth_method(client.application)
         if required and required != client.method:
             raise InvalidClient(f"This client must authenticate with {required}.")
     except InvalidClient as error:

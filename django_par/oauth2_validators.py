@@ -18,10 +18,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator as DotOAuth2Valida
 from oauthlib.common import Request
 
 from .assertions import ClientAssertionBackend
-from .client_auth import get_backends
-from .conf import par_settings
+from .client_auth import get_backends, required_auth_method
 from .errors import InvalidClient
-from .models import client_metadata
 
 
 def _body_parameters(request: Request) -> dict[str, str]:
@@ -83,10 +81,7 @@ class ClientAssertionMixin:
 
 
 def _method_allowed(application: Any, method: str) -> bool:
-    """The client's registered token_endpoint_auth_method (private_key_jwt under FAPI 2.0) allows ``method``."""
-    required = client_metadata(application).token_endpoint_auth_method
-    if par_settings.FAPI2_SECURITY_PROFILE:
-        required = "private_key_jwt"  # FAPI 2.0 §5.3.2.1
+    required = required_auth_method(application)
     return not required or required == method
 
 
