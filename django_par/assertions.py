@@ -16,7 +16,7 @@ from .client_auth import AuthenticatedClient, ClientAuthBackend, load_applicatio
 from .conf import par_settings
 from .endpoints import endpoint_urls, issuer
 from .errors import InvalidClient
-from .jwts import JwtError, audiences, check_times, unverified_header_and_claims, verify_signature
+from .jwts import JwtError, audiences, check_times, parse, unverified_header_and_claims, verify_signature
 from .keys import client_key_set
 from .models import UsedAssertion, client_metadata
 
@@ -45,7 +45,8 @@ class ClientAssertionBackend(ClientAuthBackend):
             raise InvalidClient(f"client_assertion_type must be {JWT_BEARER}.")
         token = params["client_assertion"]
         try:
-            header, unverified = unverified_header_and_claims(token)
+            parsed = parse(token)
+            header, unverified = unverified_header_and_claims(parsed)
         except JwtError as exc:
             raise InvalidClient(f"Invalid client assertion: {exc}") from None
         if not self.owns(header.get("alg")):
@@ -55,7 +56,7 @@ class ClientAssertionBackend(ClientAuthBackend):
         if application is None:
             raise InvalidClient("Client authentication failed.")
         try:
-            claims = verify_signature(token, self.algorithms(), self.key_set(application))
+            claims = verify_signature(parsed, self.algorithms(), self.key_set(application))
             exp = self.check_claims(request, claims, application.client_id)
         except JwtError as exc:
             raise InvalidClient(f"Invalid client assertion: {exc}") from None
@@ -69,7 +70,7 @@ class ClientAssertionBackend(ClientAuthBackend):
         accepted = [issuer(request)]
         if not par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY:
             # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
-            accepted += endpoint_urls(request, "oauth2_provider:token", "django_par:par")
+            accepted += endpoint_urls(accepted[0], "oauth2_provider:token", "django_par:par")
         # A trailing slash does not make another audience.
         if not {url.rstrip("/") for url in accepted} & {aud.rstrip("/") for aud in audiences(claims)}:
             raise JwtError("The aud claim does not name this server.")

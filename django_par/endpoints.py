@@ -18,11 +18,10 @@ def issuer(request: Any) -> str:
     return str(get_issuer(request)).rstrip("/")
 
 
-def endpoint_urls(request: Any, *url_names: str) -> list[str]:
-    """Absolute URLs of the named endpoints that the URLconf routes."""
-    base = issuer(request)
+def endpoint_urls(issuer_url: str, *url_names: str) -> list[str]:
+    """Absolute URLs of the named endpoints that the URLconf routes, beside ``issuer_url``."""
     # The issuer is the prefix of DOT's URLs; its origin is what reverse() paths hang from.
-    scheme, _, rest = base.partition("://")
+    scheme, _, rest = issuer_url.partition("://")
     origin = f"{scheme}://{rest.split('/', 1)[0]}"
     urls = []
     for name in url_names:

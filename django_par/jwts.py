@@ -19,9 +19,8 @@ class JwtError(Exception):
     """The JWT is not acceptable; the message says why."""
 
 
-def unverified_header_and_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and claims of a compact JWS, before any check: to route it only."""
-    parsed = _deserialize(token)
+def unverified_header_and_claims(parsed: jws.JWS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a parsed JWS, before any check: to route it only."""
     try:
         claims = json.loads(parsed.objects["payload"])
     except (ValueError, KeyError, TypeError):
@@ -31,7 +30,8 @@ def unverified_header_and_claims(token: str) -> tuple[dict[str, Any], dict[str, 
     return parsed.jose_header, claims
 
 
-def _deserialize(token: str) -> jws.JWS:
+def parse(token: str) -> jws.JWS:
+    """A compact JWS, parsed once for routing and for verification."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise JwtError("The JWT is not a compact signed JWT.")
     parsed = jws.JWS()
@@ -45,14 +45,13 @@ def _deserialize(token: str) -> jws.JWS:
 
 
 def verify_signature(
-    token: str, algorithms: list[str], key_set: Callable[[bool], jwk.JWKSet]
+    parsed: jws.JWS, algorithms: list[str], key_set: Callable[[bool], jwk.JWKSet]
 ) -> dict[str, Any]:
-    """The claims of ``token`` once its signature checks out with one of the keys.
+    """The claims of a parsed JWS once its signature checks out with one of the keys.
 
     ``key_set(refresh)`` gives the candidate keys; it is called again with
     ``refresh=True`` once when the header names a ``kid`` that is not there.
     """
-    parsed = _deserialize(token)
     header = parsed.jose_header
     alg = header.get("alg")
     if alg not in algorithms:  # also refuses "none"

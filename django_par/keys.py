@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import ipaddress
 import json
+from functools import lru_cache
 import socket
 import ssl
 import threading
@@ -149,8 +150,14 @@ def _cache_key(uri: str) -> str:
 
 
 def _key_set(document: Any) -> jwk.JWKSet:
+    return _parsed_key_set(json.dumps(document, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _parsed_key_set(document: str) -> jwk.JWKSet:
+    """Parsed once per distinct key set: the keys are only read afterwards."""
     try:
-        return jwk.JWKSet.from_json(json.dumps(document))
+        return jwk.JWKSet.from_json(document)
     except Exception:  # jwcrypto raises several types for malformed sets
         raise KeyLookupError("The client's JWK Set is malformed.") from None
 

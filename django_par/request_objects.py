@@ -11,7 +11,7 @@ from .client_auth import AuthenticatedClient
 from .conf import par_settings
 from .endpoints import issuer
 from .errors import InvalidRequest, InvalidRequestObject
-from .jwts import JwtError, audiences, check_times, unverified_header_and_claims, verify_signature
+from .jwts import JwtError, audiences, check_times, parse, unverified_header_and_claims, verify_signature
 from .keys import client_key_set
 from .models import client_metadata
 
@@ -23,7 +23,8 @@ def request_object_parameters(request: HttpRequest, client: AuthenticatedClient,
     """The authorization parameters carried by a verified request object."""
     metadata = client_metadata(client.application)
     try:
-        header, _ = unverified_header_and_claims(request_object)
+        parsed = parse(request_object)
+        header, _ = unverified_header_and_claims(parsed)
     except JwtError as exc:
         raise InvalidRequestObject(str(exc)) from None
     typ = header.get("typ")
@@ -33,7 +34,7 @@ def request_object_parameters(request: HttpRequest, client: AuthenticatedClient,
     if metadata.request_object_signing_alg:
         algorithms = [alg for alg in algorithms if alg == metadata.request_object_signing_alg]
     try:
-        claims = verify_signature(request_object, algorithms, lambda refresh: client_key_set(metadata, refresh=refresh))
+        claims = verify_signature(parsed, algorithms, lambda refresh: client_key_set(metadata, refresh=refresh))
         check_claims(request, claims, client.application.client_id)
     except JwtError as exc:
         raise InvalidRequestObject(str(exc)) from None
