@@ -152,8 +152,9 @@ class PushedAuthorizationMixin:
 
     def consent_form_data(self) -> dict[str, Any]:
         """The consent POST as DOT expects it, from the pushed request, not the browser."""
+        assert self.pushed_request is not None
         try:
-            scopes, credentials = check_with_dot(self.request, self.pushed_parameters)
+            scopes, credentials = check_with_dot(self.request, self.pushed_parameters, self.pushed_request.application)
         except OAuthError:
             return {}  # validated when pushed; DOT's form then reports the invalid POST
         data = {name: credentials[name] for name in CONSENT_FIELDS if credentials.get(name)}

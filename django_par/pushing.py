@@ -27,7 +27,6 @@ REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 class PushResult:
     request_uri: str
     expires_in: int
-    pushed_request: PushedRequest
 
 
 def new_request_uri() -> str:
@@ -64,4 +63,4 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     )
     get_store().save(pushed)
     request_pushed.send(sender=PushedRequest, pushed_request=pushed, request=request)
-    return PushResult(request_uri, lifetime, pushed)
+    return PushResult(request_uri, lifetime)

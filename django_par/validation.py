@@ -149,11 +149,11 @@ class _PushedOAuthlibRequest(OAuthlibRequest):
 
 
 def check_with_dot(
-    request: HttpRequest, params: Mapping[str, str], application: Any = None
+    request: HttpRequest, params: Mapping[str, str], application: Any
 ) -> tuple[list[str], dict[str, Any]]:
     """Run DOT's authorization request validation; return oauthlib's scopes and credentials.
 
-    An ``application`` already loaded is handed to DOT's validator, which then
+    The ``application``, already loaded, is handed to DOT's validator, which then
     reuses it instead of loading it from the database a second time.
     """
     oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
@@ -208,12 +208,12 @@ def check_redirect_uri_registered(application: Any, redirect_uri: str) -> None:
 
 
 def validate_pushed_parameters(
-    request: HttpRequest, params: Mapping[str, str], application: Any = None
+    request: HttpRequest, params: Mapping[str, str], application: Any
 ) -> dict[str, str]:
     """Check a pushed request and return the parameters to store."""
     stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
     check_parameter_rules(stored)
-    if application is not None and "redirect_uri" in stored:
+    if "redirect_uri" in stored:
         check_redirect_uri_registered(application, stored["redirect_uri"])
     _scopes, credentials = check_with_dot(request, stored, application)
     # Store the redirect_uri DOT resolved when the client omitted it, so that
