@@ -59,9 +59,20 @@ def check_claims(request: HttpRequest, claims: dict[str, Any], client_id: str) -
     check_times(claims, par_settings.REQUEST_OBJECT_MAX_LIFETIME)
 
 
+def _is_utf8_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _as_parameter(name: str, value: Any) -> str:
     """A claim as the string the same parameter would be in a form."""
     if isinstance(value, str):
+        # What form_body refuses in a form: NUL, and text that is not UTF-8 (a lone surrogate).
+        if "\x00" in value or not _is_utf8_text(value):
+            raise InvalidRequestObject(f"The {name} claim holds characters no parameter may hold.")
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
