@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from oauth2_provider.settings import oauth2_settings
@@ -142,38 +142,42 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         raise InvalidRequest("code_challenge_method was sent without code_challenge.")
 
 
-class _PushedOAuthlibRequest(OAuthlibRequest):
-    # Repeated parameters were refused already (form_body, RFC 6749 §3.1); oauthlib
-    # would otherwise parse the whole query again for each parameter it checks.
+class _ParsedOAuthlibRequest(OAuthlibRequest):
+    # Its parameters come already parsed and single-valued (form_body refused
+    # repeats, RFC 6749 §3.1): nothing is encoded into a URI and parsed back.
     duplicate_params: list[str] = []
+
+
+def validate_with_oauthlib(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[Any, dict[str, Any]]:
+    """oauthlib's validation of an authorization request, through DOT's server and validator.
+
+    What oauthlib's ``AuthorizationEndpoint.validate_authorization_request``
+    does, with the parameters given as a mapping and ``request.client`` preset
+    to the already loaded ``application``, which DOT's validator then reuses
+    instead of querying it again. Raises oauthlib's ``OAuth2Error``.
+    """
+    server = OAuthLibMixin.get_oauthlib_core().server
+    core_request = _ParsedOAuthlibRequest(request.build_absolute_uri(request.path), http_method="GET", body=None, headers={})
+    core_request._params.update(params)
+    core_request.scopes = scope_to_list(core_request.scope)
+    core_request.client = application
+    handler = server.response_types.get(core_request.response_type, server.default_response_type_handler)
+    return handler.validate_authorization_request(core_request)  # type: ignore[no-any-return]
 
 
 def check_with_dot(
     request: HttpRequest, params: Mapping[str, str], application: Any
 ) -> tuple[list[str], dict[str, Any]]:
-    """Run DOT's authorization request validation; return oauthlib's scopes and credentials.
-
-    The ``application``, already loaded, is handed to DOT's validator, which then
-    reuses it instead of loading it from the database a second time.
-    """
+    """Run DOT's validation of a pushed request; return oauthlib's scopes and credentials."""
     oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
-    uri = request.build_absolute_uri(request.path) + "?" + urlencode(oauthlib_params)
-    server = OAuthLibMixin.get_oauthlib_core().server
     try:
-        # What oauthlib's AuthorizationEndpoint.validate_authorization_request does, with request.client preset.
-        core_request = _PushedOAuthlibRequest(uri, http_method="GET", body=None, headers={})
-        core_request.scopes = scope_to_list(core_request.scope)
-        core_request.client = application
-        handler = server.response_types.get(core_request.response_type, server.default_response_type_handler)
-        scopes, credentials = handler.validate_authorization_request(core_request)
+        scopes, credentials = validate_with_oauthlib(request, oauthlib_params, application)
     except OAuth2Error as error:
         code = error.error or "invalid_request"
         description = error.description
         if not description or description == "Invalid request.":
             description = ERROR_DESCRIPTIONS.get(code, "The authorization request is invalid.")
         raise OAuthlibError(code, description) from None
-    except ValueError:  # oauthlib refuses a query it cannot decode
-        raise InvalidRequest("The authorization parameters could not be decoded.") from None
     return list(scopes), dict(credentials)
 
 
