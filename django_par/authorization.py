@@ -19,6 +19,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils import timezone
+from oauthlib.oauth2 import FatalClientError as OAuthlibFatalClientError
+from oauthlib.oauth2 import OAuth2Error
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DotAuthorizationView
@@ -32,7 +35,7 @@ from .response_modes import deliver
 from .resolution import consume, require_pushed_request, resolve_request_uri
 from .responses import html_error_response
 from .signals import AUTH_TIME_SESSION_KEY
-from .validation import check_with_dot
+from .validation import check_with_dot, validate_with_oauthlib
 
 # The consent form fields DOT reads back on POST, filled from the pushed request.
 CONSENT_FIELDS = ("redirect_uri", "client_id", "state", "response_type", "code_challenge", "code_challenge_method", "nonce")
@@ -137,6 +140,18 @@ class PushedAuthorizationMixin:
         request.META = {**request.META, "QUERY_STRING": query.urlencode()}
 
     # -- DOT hooks -----------------------------------------------------------
+
+    def validate_authorization_request(self, request: HttpRequest) -> tuple[Any, dict[str, Any]]:
+        """DOT's validation; for a pushed request, of the expanded parameters with the
+        client already loaded, so DOT's validator does not query it again."""
+        if self.pushed_request is None:
+            return super().validate_authorization_request(request)  # type: ignore[misc,no-any-return]
+        try:
+            return validate_with_oauthlib(request, request.GET.dict(), self.pushed_request.application)
+        except OAuthlibFatalClientError as error:  # as DOT's OAuthLibCore wraps them
+            raise FatalClientError(error=error) from None
+        except OAuth2Error as error:
+            raise OAuthToolkitError(error=error) from None
 
     def get_initial(self) -> dict[str, Any]:
         if self.pushed_request is None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from oauth2_provider.models import get_grant_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import get_application_model, get_grant_model
 
 from django_par.models import PushedRequest
 from tests.factories import OTHER_REDIRECT_URI, REDIRECT_URI
@@ -278,6 +280,20 @@ def test_reloading_the_login_redirect_and_consent_page_keeps_working(
     assert pushed_row(request_uri).state == PushedRequest.State.IN_USE
     answer = authorization_response(browser.consent(url))
     assert answer["state"] == STATE
+
+
+def test_a_consent_page_of_a_pushed_request_reads_the_client_row_once(
+    logged_in_browser: Browser, confidential_app: Any
+) -> None:
+    url = authorize_url(confidential_app, push_request(confidential_app))
+    assert logged_in_browser.get(url).status_code == 200  # the client is in the client cache now
+    table = get_application_model()._meta.db_table
+
+    with CaptureQueriesContext(connection) as queries:
+        assert logged_in_browser.get(url).status_code == 200
+
+    # DOT's view reads it once; its validator reuses the client django_par loaded.
+    assert sum(1 for query in queries if table in query["sql"].split(" WHERE ")[0]) == 1
 
 
 def test_after_the_authorization_response_the_request_uri_is_spent(
