@@ -8,7 +8,7 @@ from datetime import datetime, timezone as dt_timezone
 from typing import Any
 
 from django.contrib.auth.hashers import identify_hasher
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from jwcrypto import jwk
 from jwcrypto.common import base64url_encode
 
@@ -16,7 +16,7 @@ from .client_auth import AuthenticatedClient, ClientAuthBackend, load_applicatio
 from .conf import par_settings
 from .endpoints import endpoint_urls, issuer
 from .errors import InvalidClient
-from .jwts import JwtError, audiences, check_times, parse, unverified_header_and_claims, verify_signature
+from .jwts import JwtError, audiences, check_times, parse, verify_signature
 from .keys import client_key_set
 from .models import UsedAssertion, client_metadata
 
@@ -46,12 +46,11 @@ class ClientAssertionBackend(ClientAuthBackend):
         token = params["client_assertion"]
         try:
             parsed = parse(token)
-            header, unverified = unverified_header_and_claims(parsed)
         except JwtError as exc:
             raise InvalidClient(f"Invalid client assertion: {exc}") from None
-        if not self.owns(header.get("alg")):
+        if not self.owns(parsed.header.get("alg")):
             return None
-        client_id = unverified.get("sub")
+        client_id = parsed.claims.get("sub")  # unverified: it only names the client to check
         application = load_application(client_id) if isinstance(client_id, str) else None
         if application is None:
             raise InvalidClient("Client authentication failed.")
@@ -83,9 +82,15 @@ def remember_jti(client_id: str, jti: str, exp: float) -> None:
     """Record the assertion's jti until it expires; a second use is a replay."""
     digest = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
     expires_at = datetime.fromtimestamp(exp + par_settings.CLOCK_SKEW, tz=dt_timezone.utc)
+    using = router.db_for_write(UsedAssertion)
     try:
-        with transaction.atomic():
-            UsedAssertion.objects.create(key_digest=digest, expires_at=expires_at)
+        if transaction.get_connection(using).in_atomic_block:
+            # Inside a transaction (ATOMIC_REQUESTS): a savepoint keeps it usable after a replay.
+            with transaction.atomic(using=using):
+                UsedAssertion.objects.using(using).create(key_digest=digest, expires_at=expires_at)
+        else:
+            # In autocommit one INSERT is its own transaction: no BEGIN and COMMIT around it.
+            UsedAssertion.objects.using(using).create(key_digest=digest, expires_at=expires_at)
     except IntegrityError:
         raise InvalidClient("Invalid client assertion: this jti was used before.") from None
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from jwcrypto import jwk, jws
-from jwcrypto.common import JWException
+from jwcrypto import jwk
+from jwcrypto.common import JWException, base64url_decode
+from jwcrypto.jws import JWSCore
 
 from .conf import par_settings
 from .keys import KeyLookupError
@@ -19,57 +21,68 @@ class JwtError(Exception):
     """The JWT is not acceptable; the message says why."""
 
 
-def unverified_header_and_claims(parsed: jws.JWS) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and claims of a parsed JWS, before any check: to route it only."""
+@dataclass(frozen=True)
+class ParsedJwt:
+    """A compact JWS split and decoded, its signature not yet checked."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    protected: str  # the header's JSON text, as signed
+    payload: bytes  # the claims' JSON, as signed
+    signature: bytes
+
+
+def parse(token: str) -> ParsedJwt:
+    """A compact JWS (RFC 7515 §7.1), parsed once for routing and for verification."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise JwtError("The JWT is not a compact signed JWT.")
+    encoded_header, encoded_payload, encoded_signature = token.split(".")
     try:
-        claims = json.loads(parsed.objects["payload"])
-    except (ValueError, KeyError, TypeError):
+        protected = base64url_decode(encoded_header).decode("utf-8")
+        header = json.loads(protected)
+        payload = base64url_decode(encoded_payload)
+        signature = base64url_decode(encoded_signature)
+    except (ValueError, TypeError):  # also binascii.Error, UnicodeDecodeError
+        raise JwtError("The JWT is malformed.") from None
+    if not isinstance(header, dict):
+        raise JwtError("The JWT header is malformed.")
+    if "crit" in header or "b64" in header:
+        # RFC 7515 §4.1.11: a JWS with extensions the recipient does not understand is invalid.
+        raise JwtError("The JWT header uses an extension this server does not support.")
+    try:
+        claims = json.loads(payload)
+    except (ValueError, TypeError):
         raise JwtError("The JWT payload is not JSON.") from None
     if not isinstance(claims, dict):
         raise JwtError("The JWT payload is not a JSON object.")
-    return parsed.jose_header, claims
-
-
-def parse(token: str) -> jws.JWS:
-    """A compact JWS, parsed once for routing and for verification."""
-    if not isinstance(token, str) or token.count(".") != 2:
-        raise JwtError("The JWT is not a compact signed JWT.")
-    parsed = jws.JWS()
-    try:
-        parsed.deserialize(token)
-    except (JWException, ValueError, TypeError):
-        raise JwtError("The JWT is malformed.") from None
-    if not isinstance(parsed.jose_header, dict):
-        raise JwtError("The JWT header is malformed.")
-    return parsed
+    return ParsedJwt(header, claims, protected, payload, signature)
 
 
 def verify_signature(
-    parsed: jws.JWS, algorithms: list[str], key_set: Callable[[bool], jwk.JWKSet]
+    parsed: ParsedJwt, algorithms: list[str], key_set: Callable[[bool], jwk.JWKSet]
 ) -> dict[str, Any]:
     """The claims of a parsed JWS once its signature checks out with one of the keys.
 
     ``key_set(refresh)`` gives the candidate keys; it is called again with
     ``refresh=True`` once when the header names a ``kid`` that is not there.
     """
-    header = parsed.jose_header
-    alg = header.get("alg")
+    alg = parsed.header.get("alg")
     if alg not in algorithms:  # also refuses "none"
         raise JwtError(f"The signing algorithm {alg!r} is not allowed.")
-    kid = header.get("kid")
+    kid = parsed.header.get("kid")
     try:
         candidates = _candidates(key_set(False), kid, alg)
         if kid is not None and not candidates:
             candidates = _candidates(key_set(True), kid, alg)
     except KeyLookupError as exc:
         raise JwtError(str(exc)) from None
-    parsed.allowed_algs = [alg]
     for key in candidates:
         try:
-            parsed.verify(key, alg=alg)
+            # jwcrypto's signature check, without its JWS object (which copies its header registry).
+            JWSCore(alg, key, parsed.protected, parsed.payload, [alg]).verify(parsed.signature)
         except (JWException, ValueError, TypeError):
             continue
-        return dict(json.loads(parsed.payload))
+        return dict(parsed.claims)
     raise JwtError("The JWT signature does not verify with the client's keys.")
 
 

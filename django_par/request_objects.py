@@ -11,7 +11,7 @@ from .client_auth import AuthenticatedClient
 from .conf import par_settings
 from .endpoints import issuer
 from .errors import InvalidRequest, InvalidRequestObject
-from .jwts import JwtError, audiences, check_times, parse, unverified_header_and_claims, verify_signature
+from .jwts import JwtError, audiences, check_times, parse, verify_signature
 from .keys import client_key_set
 from .models import client_metadata
 
@@ -24,10 +24,9 @@ def request_object_parameters(request: HttpRequest, client: AuthenticatedClient,
     metadata = client_metadata(client.application)
     try:
         parsed = parse(request_object)
-        header, _ = unverified_header_and_claims(parsed)
     except JwtError as exc:
         raise InvalidRequestObject(str(exc)) from None
-    typ = header.get("typ")
+    typ = parsed.header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES):
         raise InvalidRequestObject(f"The request object typ {typ!r} is not accepted.")
     algorithms = par_settings.ASYMMETRIC_SIGNING_ALGS

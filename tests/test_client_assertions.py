@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from datetime import datetime, timezone as dt_timezone
@@ -19,6 +20,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import close_old_connections, connection
 from django.test import Client, override_settings
 from jwcrypto import jwk
+from jwcrypto.jws import JWSCore
 
 from django_par.models import ClientMetadata, PushedRequest, UsedAssertion
 from tests.conftest import assert_oauth_error, basic_auth, code_request
@@ -416,7 +418,31 @@ class TestPrivateKeyJwtRefused:
 
         assert_invalid_client(response, "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
 
-    @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "e30.e30"], ids=["no-dots", "garbage", "two-parts"])
+    def test_a_key_of_another_type_under_the_named_kid(self, client, ec_client):
+        # The registered EC key's kid on an RS256 signature: no key type confusion, no server error.
+        rsa_key = jwk.JWK.generate(kty="RSA", size=2048, kid=private_key("EC").get("kid"))
+
+        token = client_assertion(ec_client.client_id, rsa_key, "RS256")
+
+        assert_invalid_client(push_assertion(client, ec_client, token), "does not verify with the client's keys")
+
+    @pytest.mark.parametrize(
+        "header",
+        [{"crit": ["b64"], "b64": True}, {"b64": True}],
+        ids=["crit", "b64"],
+    )
+    def test_header_extensions_are_refused(self, client, ec_client, header):
+        # RFC 7515 §4.1.11: extensions the server does not understand; signed with the right key.
+        key = private_key("EC")
+        protected = json.dumps({"alg": "ES256", "kid": key.get("kid"), **header})
+        # jwcrypto's core signer: its JWS object refuses to sign b64 without crit.
+        parts = JWSCore("ES256", key, protected, json.dumps(assertion_claims(ec_client.client_id)).encode()).sign()
+        token = f"{parts['protected']}.{parts['payload'].decode()}.{parts['signature']}"
+
+        assert_invalid_client(push_assertion(client, ec_client, token), "extension this server does not support")
+        assert not UsedAssertion.objects.exists()
+
+    @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "e30.e30", "é.e30.e30", "e30.e30.*"], ids=["no-dots", "garbage", "two-parts", "non-ascii", "bad-signature-encoding"])
     def test_malformed_assertion(self, client, ec_client, token):
         assert_invalid_client(push_assertion(client, ec_client, token), "Invalid client assertion")
 
@@ -589,6 +615,23 @@ def test_concurrent_replays_of_one_assertion_succeed_once():
     assert sorted(statuses) == [201, 401, 401, 401, 401, 401]
     assert UsedAssertion.objects.count() == 1
     assert PushedRequest.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("atomic_requests", [False, True], ids=["autocommit", "ATOMIC_REQUESTS"])
+def test_a_replay_is_refused_and_the_next_assertion_is_accepted(monkeypatch, atomic_requests):
+    # Outside a test transaction: the replay store in autocommit, and inside a site's request transaction.
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic_requests)
+    application = jwt_client(private_key("EC"))
+    replayed = {**code_request(application), **assertion_params(client_assertion(application.client_id))}
+    assert push_form(Client(), replayed).status_code == 201
+
+    assert_oauth_error(push_form(Client(), replayed), 401, "invalid_client", "this jti was used before")
+    assert PushedRequest.objects.count() == 1
+
+    fresh = {**code_request(application), **assertion_params(client_assertion(application.client_id))}
+    assert push_form(Client(), fresh).status_code == 201
+    assert (UsedAssertion.objects.count(), PushedRequest.objects.count()) == (2, 2)
 
 
 # -- what the registered key itself says (RFC 7517 §4.2-§4.4) ---------------------------
