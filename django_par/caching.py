@@ -8,12 +8,57 @@ made the change; other processes see it within the entry's TTL.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 
-IN_PROCESS_CACHE = LocMemCache("django-par", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+
+class InProcessCache:
+    """Objects kept for a while in this process, the few cache calls django_par makes.
+
+    Unlike Django's ``LocMemCache`` it keeps the objects themselves, not pickled
+    copies: a hit costs a dictionary lookup instead of an unpickling, and every
+    request of the process gets the same object, which callers treat as read-only.
+    At ``max_entries`` the oldest entry makes room.
+    """
+
+    def __init__(self, max_entries: int = 10000) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self._entries.get(key)
+        if entry is None:
+            return default
+        expires, value = entry
+        if expires <= time.monotonic():
+            with self._lock:  # every change of the dictionary holds the lock
+                self._entries.pop(key, None)
+            return default
+        return value
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        with self._lock:
+            self._entries.pop(key, None)  # re-inserted last: the newest
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (time.monotonic() + timeout, value)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+IN_PROCESS_CACHE = InProcessCache()
 
 
 def get_cache(alias: str | None) -> Any:

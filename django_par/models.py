@@ -118,11 +118,18 @@ class ClientMetadata(models.Model):
 
 
 def client_metadata(application: Any) -> ClientMetadata:
-    """The client's metadata row, or an unsaved one holding the defaults."""
-    try:
-        return application.par_metadata
-    except ClientMetadata.DoesNotExist:
-        return ClientMetadata(application=application)
+    """The client's metadata row, or an unsaved one holding the defaults.
+
+    Kept on the application object: a cached client answers without a lookup.
+    """
+    metadata = application.__dict__.get("_django_par_metadata")
+    if metadata is None:
+        try:
+            metadata = application.par_metadata
+        except ClientMetadata.DoesNotExist:
+            metadata = ClientMetadata(application=application)
+        application.__dict__["_django_par_metadata"] = metadata
+    return metadata
 
 
 class UsedAssertionQuerySet(models.QuerySet["UsedAssertion"]):

@@ -122,7 +122,8 @@ def _empty_caches() -> Iterator[None]:
 
     from django_par.caching import IN_PROCESS_CACHE
 
-    for cache in [*caches.all(), IN_PROCESS_CACHE]:
+    IN_PROCESS_CACHE.clear()
+    for cache in caches.all():
         if isinstance(cache, LocMemCache):
             cache.clear()
     yield

@@ -1,0 +1,70 @@
+"""django_par's in-process cache: live objects, expiry, a bounded size."""
+
+from __future__ import annotations
+
+import threading
+from unittest import mock
+
+from django_par import caching
+from django_par.caching import InProcessCache
+
+
+def test_a_hit_is_the_stored_object_itself() -> None:
+    cache = InProcessCache()
+    value = object()
+    cache.set("key", value, 60)
+
+    assert cache.get("key") is value
+    assert cache.get("other", "default") == "default"
+
+
+def test_an_entry_expires_after_its_timeout() -> None:
+    cache = InProcessCache()
+    with mock.patch.object(caching.time, "monotonic", return_value=1000.0):
+        cache.set("key", "value", 30)
+    with mock.patch.object(caching.time, "monotonic", return_value=1029.9):
+        assert cache.get("key") == "value"
+    with mock.patch.object(caching.time, "monotonic", return_value=1030.0):
+        assert cache.get("key") is None
+    assert "key" not in cache._entries
+
+
+def test_when_full_the_oldest_entry_makes_room() -> None:
+    cache = InProcessCache(max_entries=3)
+    for key in "abc":
+        cache.set(key, key, 60)
+    cache.set("a", "a again", 60)  # renewed: now the newest
+
+    cache.set("d", "d", 60)
+
+    assert [cache.get(key) for key in "abcd"] == ["a again", None, "c", "d"]
+
+
+def test_delete_many_and_clear() -> None:
+    cache = InProcessCache()
+    for key in "abc":
+        cache.set(key, key, 60)
+
+    cache.delete_many(["a", "b", "not-there"])
+    assert [cache.get(key) for key in "abc"] == [None, None, "c"]
+    cache.clear()
+    assert cache.get("c") is None
+
+
+def test_concurrent_writers_stay_within_the_bound() -> None:
+    cache = InProcessCache(max_entries=50)
+    start = threading.Barrier(4)
+
+    def write(prefix: str) -> None:
+        start.wait(timeout=10)
+        for number in range(2000):
+            cache.set(f"{prefix}{number}", number, 60)
+            cache.get(f"{prefix}{number - 1}")
+
+    threads = [threading.Thread(target=write, args=(prefix,)) for prefix in "wxyz"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(cache._entries) == 50
