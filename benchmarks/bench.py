@@ -233,7 +233,7 @@ def assertion_bodies(pem: bytes, count: int, client_id: str, audience: str, base
     made right before the scenario that uses them.
     """
     jobs = [(client_id, audience, base_body, i) for i in range(count)]
-    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1, _load_signing_key, (pem,)) as pool:
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count() or 1, _load_signing_key, (pem,)) as pool:
         return pool.map(_assertion_body, jobs, chunksize=500)
 
 
