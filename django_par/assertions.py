@@ -16,6 +16,7 @@ from .client_auth import AuthenticatedClient, ClientAuthBackend, load_applicatio
 from .conf import par_settings
 from .endpoints import endpoint_urls, issuer
 from .errors import InvalidClient
+from .inserts import insert
 from .jwts import JwtError, audiences, check_times, parse, verify_signature
 from .keys import client_key_set
 from .models import UsedAssertion, client_metadata
@@ -82,15 +83,15 @@ def remember_jti(client_id: str, jti: str, exp: float) -> None:
     """Record the assertion's jti until it expires; a second use is a replay."""
     digest = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
     expires_at = datetime.fromtimestamp(exp + par_settings.CLOCK_SKEW, tz=dt_timezone.utc)
+    used = UsedAssertion(key_digest=digest, expires_at=expires_at)
     using = router.db_for_write(UsedAssertion)
     try:
         if transaction.get_connection(using).in_atomic_block:
             # Inside a transaction (ATOMIC_REQUESTS): a savepoint keeps it usable after a replay.
             with transaction.atomic(using=using):
-                UsedAssertion.objects.using(using).create(key_digest=digest, expires_at=expires_at)
+                insert(used)
         else:
-            # In autocommit one INSERT is its own transaction: no BEGIN and COMMIT around it.
-            UsedAssertion.objects.using(using).create(key_digest=digest, expires_at=expires_at)
+            insert(used)  # in autocommit one INSERT is its own transaction
     except IntegrityError:
         raise InvalidClient("Invalid client assertion: this jti was used before.") from None
 

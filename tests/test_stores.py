@@ -68,28 +68,6 @@ def test_a_pushed_request_is_found_by_digest_in_its_state(store_settings: str) -
 
 
 @pytest.mark.django_db
-def test_the_database_store_writes_the_row_the_orm_would() -> None:
-    application = PublicApplicationFactory()
-    parameters = {"response_type": "code", "state": "état-✓-\U0001f512", "claims": '{"id_token": {"acr": null}}'}
-    now = timezone.now()
-    fields = {"application": application, "parameters": parameters, "created_at": now, "expires_at": now + timedelta(seconds=90)}
-    inserted = PushedRequest(request_uri_digest=request_uri_digest(new_request_uri()), **fields)
-    saved = PushedRequest(request_uri_digest=request_uri_digest(new_request_uri()), **fields)
-
-    DatabaseStore().save(inserted)
-    saved.save(force_insert=True)
-
-    assert inserted.pk is not None and inserted.pk != saved.pk and not inserted._state.adding
-    columns = [field.attname for field in PushedRequest._meta.concrete_fields if not field.primary_key]
-    stored = PushedRequest.objects.filter(pk__in=[inserted.pk, saved.pk]).in_bulk()
-    as_inserted = {name: getattr(stored[inserted.pk], name) for name in columns if name != "request_uri_digest"}
-    as_saved = {name: getattr(stored[saved.pk], name) for name in columns if name != "request_uri_digest"}
-    assert as_inserted == as_saved
-    assert stored[inserted.pk].request_uri_digest == inserted.request_uri_digest
-    assert as_inserted["parameters"] == parameters and as_inserted["state"] == State.PUSHED
-
-
-@pytest.mark.django_db
 def test_each_move_succeeds_once(store_settings: str) -> None:
     store = get_store()
     pushed = new_pushed(PublicApplicationFactory())
