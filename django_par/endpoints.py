@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from oauth2_provider.settings import oauth2_settings
 
 
@@ -23,10 +25,18 @@ def endpoint_urls(issuer_url: str, *url_names: str) -> list[str]:
     # The issuer is the prefix of DOT's URLs; its origin is what reverse() paths hang from.
     scheme, _, rest = issuer_url.partition("://")
     origin = f"{scheme}://{rest.split('/', 1)[0]}"
-    urls = []
-    for name in url_names:
-        try:
-            urls.append(origin + reverse(name))
-        except NoReverseMatch:
-            continue
-    return urls
+    urlconf, prefix = get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+    paths = (_path(name, urlconf, prefix) for name in url_names)
+    return [origin + path for path in paths if path is not None]
+
+
+@lru_cache(maxsize=64)
+def _path(name: str, urlconf: Any, prefix: str) -> str | None:
+    """reverse(name), remembered: a client assertion's audience check asks on every push.
+
+    The URLconf in force and the script prefix are part of the key.
+    """
+    try:
+        return reverse(name, urlconf=urlconf)
+    except NoReverseMatch:
+        return None
