@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .client_auth import authenticate_client
 from .conf import par_settings
@@ -34,6 +35,10 @@ def new_request_uri() -> str:
     return REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
 
 
+# Error reports (the 500 page, admin e-mails) hide the credentials in the body and
+# every variable of this call and of the calls below it.
+@sensitive_variables()
+@sensitive_post_parameters("client_secret", "client_assertion")
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
     params = read_form_parameters(request)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.core.signals import got_request_exception
+from django.test import Client
+from django.views.debug import ExceptionReporter
 
 from django_par.models import PushedRequest
 from tests.conftest import basic_auth, code_request, push
@@ -87,3 +92,33 @@ def test_two_methods_at_once(client, confidential_app, all_logs):
     assert push(client, params, authorization=header).status_code == 400
 
     assert_not_logged(all_logs, CLIENT_SECRET, WRONG_SECRET, header.split()[1])
+
+
+@pytest.mark.parametrize("how", ["basic", "post"])
+def test_an_error_report_hides_the_secret(confidential_app, settings, how):
+    # A server error while the secret is being checked: Django's error report (500 page,
+    # admin e-mails) shows the request and each frame's variables; the secret is in none.
+    settings.DEBUG = False
+    params = code_request(confidential_app)
+    headers: dict[str, Any] = {}
+    if how == "basic":
+        headers["authorization"] = basic_auth(confidential_app.client_id, CLIENT_SECRET)
+    else:
+        params["client_secret"] = CLIENT_SECRET
+    reports: list[str] = []
+
+    def report(sender: Any, request: Any, **kwargs: Any) -> None:
+        reports.append(ExceptionReporter(request, *sys.exc_info()).get_traceback_html())
+
+    got_request_exception.connect(report)
+    try:
+        with mock.patch("django_par.client_secrets.check_password", side_effect=RuntimeError("the hasher broke")):
+            response = push(Client(raise_request_exception=False), params, **headers)
+    finally:
+        got_request_exception.disconnect(report)
+
+    assert response.status_code == 500
+    (text,) = reports
+    assert "the hasher broke" in text and "verify_client_secret" in text
+    assert CLIENT_SECRET not in text
+    assert basic_auth(confidential_app.client_id, CLIENT_SECRET).split()[1] not in text
