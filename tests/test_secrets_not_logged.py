@@ -43,6 +43,14 @@ def assert_not_logged(caplog: pytest.LogCaptureFixture, *secrets: str) -> None:
         assert secret not in text
 
 
+def request_with_secret(application: Any, secret: str, how: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A push's form and headers carrying ``secret`` in a Basic header or in the body."""
+    params = code_request(application)
+    if how == "basic":
+        return params, {"authorization": basic_auth(application.client_id, secret)}
+    return {**params, "client_secret": secret}, {}
+
+
 def assert_not_stored(*secrets: str) -> None:
     dumped = json.dumps([row.parameters for row in PushedRequest.objects.all()])
     for secret in secrets:
@@ -66,12 +74,7 @@ def test_successful_post_push(client, confidential_app, all_logs):
 
 @pytest.mark.parametrize("how", ["basic", "post"])
 def test_failed_authentication(client, confidential_app, all_logs, how):
-    params = code_request(confidential_app)
-    headers: dict[str, Any] = {}
-    if how == "basic":
-        headers["authorization"] = basic_auth(confidential_app.client_id, WRONG_SECRET)
-    else:
-        params["client_secret"] = WRONG_SECRET
+    params, headers = request_with_secret(confidential_app, WRONG_SECRET, how)
 
     assert push(client, params, **headers).status_code == 401
 
@@ -99,12 +102,7 @@ def test_an_error_report_hides_the_secret(confidential_app, settings, how):
     # A server error while the secret is being checked: Django's error report (500 page,
     # admin e-mails) shows the request and each frame's variables; the secret is in none.
     settings.DEBUG = False
-    params = code_request(confidential_app)
-    headers: dict[str, Any] = {}
-    if how == "basic":
-        headers["authorization"] = basic_auth(confidential_app.client_id, CLIENT_SECRET)
-    else:
-        params["client_secret"] = CLIENT_SECRET
+    params, headers = request_with_secret(confidential_app, CLIENT_SECRET, how)
     reports: list[str] = []
 
     def report(sender: Any, request: Any, **kwargs: Any) -> None:
