@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import django
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.debug import SafeExceptionReporterFilter, get_default_exception_reporter_filter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .client_auth import authenticate_client
@@ -35,12 +38,21 @@ def new_request_uri() -> str:
     return REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
 
 
+class _AuthorizationHeaderFilter(SafeExceptionReporterFilter):
+    """Django's report filter, also hiding the Authorization header, as Django 5.0+ does."""
+
+    hidden_settings = re.compile("API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE", flags=re.I)
+
+
 # Error reports (the 500 page, admin e-mails) hide the credentials in the body and
 # every variable of this call and of the calls below it.
 @sensitive_variables()
 @sensitive_post_parameters("client_secret", "client_assertion")
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
+    if django.VERSION < (5, 0) and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter:
+        # Django 4.2 shows the Basic credentials of the Authorization header in error reports.
+        request.exception_reporter_filter = _AuthorizationHeaderFilter()  # type: ignore[attr-defined]
     params = read_form_parameters(request)
     client = authenticate_client(request, params)
     if "request_uri" in params:
