@@ -2,8 +2,9 @@
 
 ``Model.save()`` compiles its INSERT anew on every call; here the SQL is built
 once per model and database vendor, and only the values change. Every value
-still goes through its field's own preparation, and the new id comes back the
-way Django's insert compiler gets it, so the row is the one ``save()`` writes.
+still goes through its field's own preparation, so the row is the one
+``save()`` writes. The fast path covers the databases django_par is tested on;
+any other goes through ``save()``.
 """
 
 from __future__ import annotations
@@ -12,47 +13,44 @@ from typing import Any
 
 from django.db import connections, models, router
 
-_INSERT_SQL: dict[tuple[str, str], str] = {}  # by model and database vendor (whose quoting it uses)
+# Databases whose INSERT takes "RETURNING <column>" (when the feature says so) or sets lastrowid.
+FAST_PATH_VENDORS = frozenset({"postgresql", "sqlite", "mysql"})
+
+_INSERT_SQL: dict[tuple[str, str, bool], str] = {}  # by model and database vendor (whose quoting it uses)
 
 
 def insert(instance: models.Model) -> None:
     """INSERT ``instance`` as ``instance.save(force_insert=True)`` would, for about half the CPU.
 
     It raises ``IntegrityError`` as ``save()`` does, and sends no ``pre_save``
-    or ``post_save`` signal.
+    or ``post_save`` signal on the fast path.
     """
-    model = type(instance)
-    meta = model._meta
-    using = router.db_for_write(model, instance=instance)
+    meta = instance._meta
+    using = router.db_for_write(type(instance), instance=instance)
     connection = connections[using]
-    fields = _inserted_fields(meta)
+    if connection.vendor not in FAST_PATH_VENDORS or meta.auto_field is None:
+        instance.save(force_insert=True, using=using)
+        return
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    sql = _insert_sql(meta, fields, connection)
-    auto_field = meta.auto_field
+    returning = connection.features.can_return_columns_from_insert
     with connection.cursor() as cursor:
-        if auto_field is None:
-            cursor.execute(sql, values)
-        elif connection.features.can_return_columns_from_insert:
-            returning_sql, returning_params = connection.ops.return_insert_columns([auto_field])
-            cursor.execute(f"{sql} {returning_sql}", [*values, *returning_params])
-            (instance.pk,) = connection.ops.fetch_returned_insert_columns(cursor, returning_params)
-        else:
-            cursor.execute(sql, values)
-            instance.pk = connection.ops.last_insert_id(cursor, meta.db_table, auto_field.column)
+        cursor.execute(_insert_sql(meta, fields, connection, returning), values)
+        new_id = cursor.fetchone()[0] if returning else cursor.lastrowid
+    instance.pk = meta.auto_field.to_python(new_id)
     instance._state.adding = False
     instance._state.db = using
 
 
-def _inserted_fields(meta: Any) -> list[Any]:
-    return [field for field in meta.local_concrete_fields if field is not meta.auto_field]
-
-
-def _insert_sql(meta: Any, fields: list[Any], connection: Any) -> str:
-    key = (meta.label, connection.vendor)
+def _insert_sql(meta: Any, fields: list[Any], connection: Any, returning: bool) -> str:
+    key = (meta.label, connection.vendor, returning)
     sql = _INSERT_SQL.get(key)
     if sql is None:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         placeholders = ", ".join(["%s"] * len(fields))
-        sql = _INSERT_SQL[key] = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+        if returning:
+            sql += f" RETURNING {quote(meta.auto_field.column)}"
+        _INSERT_SQL[key] = sql
     return sql

@@ -6,9 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, models
+from django.db import IntegrityError, connection, models
 from django.utils import timezone
 
+from django_par import inserts
 from django_par.inserts import insert
 from django_par.models import PushedRequest, UsedAssertion, request_uri_digest
 from django_par.pushing import new_request_uri
@@ -63,3 +64,23 @@ def test_a_duplicate_raises_integrity_error_as_save_does() -> None:
 
     with pytest.raises(IntegrityError):
         insert(duplicate)
+
+
+@pytest.mark.parametrize("path", ["returning", "lastrowid", "save"])
+def test_every_path_sets_the_id_of_the_new_row(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path == "lastrowid":
+        if connection.vendor == "postgresql":
+            pytest.skip("PostgreSQL always returns the id")
+        monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    elif path == "save":  # a database without the fast path
+        monkeypatch.setattr(inserts, "FAST_PATH_VENDORS", frozenset())
+    elif not connection.features.can_return_columns_from_insert:
+        pytest.skip("this database has no INSERT ... RETURNING")
+    earlier = used_assertion()
+    insert(earlier)
+    inserted = used_assertion()
+
+    insert(inserted)
+
+    assert inserted.pk is not None and inserted.pk != earlier.pk
+    assert UsedAssertion.objects.get(pk=inserted.pk).key_digest == inserted.key_digest
