@@ -16,7 +16,7 @@ from django.db import connections, models, router
 # Databases whose INSERT takes "RETURNING <column>" (when the feature says so) or sets lastrowid.
 FAST_PATH_VENDORS = frozenset({"postgresql", "sqlite", "mysql"})
 
-_INSERT_SQL: dict[tuple[str, str, bool], str] = {}  # by model and database vendor (whose quoting it uses)
+_PLANS: dict[tuple[str, str, bool], tuple[list[Any], str]] = {}  # by model, vendor (its quoting), RETURNING
 
 
 def insert(instance: models.Model) -> None:
@@ -31,26 +31,28 @@ def insert(instance: models.Model) -> None:
     if connection.vendor not in FAST_PATH_VENDORS or meta.auto_field is None:
         instance.save(force_insert=True, using=using)
         return
-    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     returning = connection.features.can_return_columns_from_insert
+    fields, sql = _insert_plan(meta, connection, returning)
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(meta, fields, connection, returning), values)
+        cursor.execute(sql, values)
         new_id = cursor.fetchone()[0] if returning else cursor.lastrowid
     instance.pk = meta.auto_field.to_python(new_id)
     instance._state.adding = False
     instance._state.db = using
 
 
-def _insert_sql(meta: Any, fields: list[Any], connection: Any, returning: bool) -> str:
+def _insert_plan(meta: Any, connection: Any, returning: bool) -> tuple[list[Any], str]:
+    """The fields a new row writes and its INSERT statement, built once."""
     key = (meta.label, connection.vendor, returning)
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
+    plan = _PLANS.get(key)
+    if plan is None:
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         placeholders = ", ".join(["%s"] * len(fields))
         sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
         if returning:
             sql += f" RETURNING {quote(meta.auto_field.column)}"
-        _INSERT_SQL[key] = sql
-    return sql
+        plan = _PLANS[key] = (fields, sql)
+    return plan
