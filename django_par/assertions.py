@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from collections.abc import Mapping
 from datetime import datetime, timezone as dt_timezone
 from typing import Any
@@ -85,13 +86,12 @@ def remember_jti(client_id: str, jti: str, exp: float) -> None:
     expires_at = datetime.fromtimestamp(exp + par_settings.CLOCK_SKEW, tz=dt_timezone.utc)
     used = UsedAssertion(key_digest=digest, expires_at=expires_at)
     using = router.db_for_write(UsedAssertion)
+    # Inside a transaction (ATOMIC_REQUESTS) a savepoint keeps it usable after a replay;
+    # in autocommit the one INSERT is its own transaction.
+    in_transaction = transaction.get_connection(using).in_atomic_block
     try:
-        if transaction.get_connection(using).in_atomic_block:
-            # Inside a transaction (ATOMIC_REQUESTS): a savepoint keeps it usable after a replay.
-            with transaction.atomic(using=using):
-                insert(used)
-        else:
-            insert(used)  # in autocommit one INSERT is its own transaction
+        with transaction.atomic(using=using) if in_transaction else nullcontext():
+            insert(used)
     except IntegrityError:
         raise InvalidClient("Invalid client assertion: this jti was used before.") from None
 
