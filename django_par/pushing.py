@@ -39,9 +39,13 @@ def new_request_uri() -> str:
 
 
 class _AuthorizationHeaderFilter(SafeExceptionReporterFilter):
-    """Django's report filter, also hiding the Authorization header, as Django 5.0+ does."""
+    """Django 4.2's report filter, also hiding the Authorization header, as Django 5.0+ does."""
 
-    hidden_settings = re.compile("API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE", flags=re.I)
+    hidden_settings = re.compile(SafeExceptionReporterFilter.hidden_settings.pattern + "|AUTH", flags=re.I)
+
+
+# Django 4.2 shows the Basic credentials of the Authorization header in error reports.
+_LEGACY_REPORT_FILTER = _AuthorizationHeaderFilter() if django.VERSION < (5, 0) else None
 
 
 # Error reports (the 500 page, admin e-mails) hide the credentials in the body and
@@ -50,9 +54,8 @@ class _AuthorizationHeaderFilter(SafeExceptionReporterFilter):
 @sensitive_post_parameters("client_secret", "client_assertion")
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
-    if django.VERSION < (5, 0) and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter:
-        # Django 4.2 shows the Basic credentials of the Authorization header in error reports.
-        request.exception_reporter_filter = _AuthorizationHeaderFilter()  # type: ignore[attr-defined]
+    if _LEGACY_REPORT_FILTER is not None and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter:
+        request.exception_reporter_filter = _LEGACY_REPORT_FILTER  # type: ignore[attr-defined]
     params = read_form_parameters(request)
     client = authenticate_client(request, params)
     if "request_uri" in params:
