@@ -4,8 +4,9 @@ A site configures the app with one dict in its settings module::
 
     DJANGO_PAR = {"REQUEST_URI_LIFETIME": 90}
 
-Every key is optional; each property below documents its default. Values are read
-on every access, so ``override_settings`` in tests takes effect at once.
+Every key is optional; each property below documents its default. The dict is
+looked up once and again whenever ``setting_changed`` reports a new one, so
+``override_settings`` in tests takes effect at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     # Seconds during which a pushed request_uri can first be used (RFC 9126 §2.2).
@@ -110,10 +112,19 @@ IMPORT_PATH_KEYS: tuple[str, ...] = ("CLIENT_AUTH_BACKENDS", "STORE")
 class ParSettings:
     """Typed access to ``settings.DJANGO_PAR`` with the documented defaults."""
 
+    def __init__(self) -> None:
+        self._user_settings: dict[str, Any] | None = None
+
     @property
     def user_settings(self) -> dict[str, Any]:
-        value = getattr(settings, "DJANGO_PAR", {})
-        return value if isinstance(value, dict) else {}
+        # Read through LazySettings once, not on each of the dozen reads of a push.
+        if self._user_settings is None:
+            value = getattr(settings, "DJANGO_PAR", {})
+            self._user_settings = value if isinstance(value, dict) else {}
+        return self._user_settings
+
+    def reload(self) -> None:
+        self._user_settings = None
 
     def get(self, key: str) -> Any:
         return self.user_settings.get(key, DEFAULTS[key])
@@ -243,3 +254,11 @@ class ParSettings:
 
 
 par_settings = ParSettings()
+
+
+def _reload_par_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DJANGO_PAR":
+        par_settings.reload()
+
+
+setting_changed.connect(_reload_par_settings)
