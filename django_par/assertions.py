@@ -68,13 +68,18 @@ class ClientAssertionBackend(ClientAuthBackend):
         # RFC 7523 §3: iss and sub are the client_id; aud names this server.
         if claims.get("iss") != client_id or claims.get("sub") != client_id:
             raise JwtError("iss and sub must both be the client_id.")
-        accepted = [issuer(request)]
-        if not par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY:
-            # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
-            accepted += endpoint_urls(accepted[0], "oauth2_provider:token", "django_par:par")
         # A trailing slash does not make another audience.
-        if not {url.rstrip("/") for url in accepted} & {aud.rstrip("/") for aud in audiences(claims)}:
-            raise JwtError("The aud claim does not name this server.")
+        named = {aud.rstrip("/") for aud in audiences(claims)}
+        own_issuer = issuer(request)
+        if own_issuer not in named:
+            # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
+            endpoints = (
+                []
+                if par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY
+                else endpoint_urls(own_issuer, "oauth2_provider:token", "django_par:par")
+            )
+            if not named & {url.rstrip("/") for url in endpoints}:
+                raise JwtError("The aud claim does not name this server.")
         if not isinstance(claims.get("jti"), str) or not claims["jti"]:
             raise JwtError("The jti claim is required.")
         return check_times(claims, par_settings.ASSERTION_MAX_LIFETIME)
