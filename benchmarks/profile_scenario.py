@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    parser.add_argument("--dump", metavar="FILE", help="also write the raw profile here (for pstats' print_callers)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="django-par-profile-"))
@@ -128,6 +129,8 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
     for i in range(21, 21 + args.requests):
         one(i)
     profiler.disable()
+    if args.dump:
+        profiler.dump_stats(args.dump)
     cpu = (time.process_time() - started) / args.requests * 1000
     print(f"== {args.requests} requests, {cpu:.2f} ms CPU per request in this process (profiled, so inflated)")
     stream = io.StringIO()
