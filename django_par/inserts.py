@@ -33,13 +33,20 @@ def insert(instance: models.Model) -> None:
         return
     returning = connection.features.can_return_columns_from_insert
     fields, sql = _insert_plan(meta, connection, returning)
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    values = [_db_value(field, instance, connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         new_id = cursor.fetchone()[0] if returning else cursor.lastrowid
     instance.pk = meta.auto_field.to_python(new_id)
     instance._state.adding = False
     instance._state.db = using
+
+
+def _db_value(field: Any, instance: models.Model, connection: Any) -> Any:
+    value = field.pre_save(instance, True)
+    if value is None and field.null:
+        return None  # NULL, as the field's preparation would give it, without the work
+    return field.get_db_prep_save(value, connection)
 
 
 def _insert_plan(meta: Any, connection: Any, returning: bool) -> tuple[list[Any], str]:
