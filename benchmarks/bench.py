@@ -3,11 +3,13 @@
 Run through ``bash benchmarks/run.sh`` (which installs what this needs); see
 benchmarks/README.md. For each database (SQLite, PostgreSQL) it creates a fresh
 database, migrates it, creates the demo and benchmark clients, starts the
-example project under gunicorn (sync workers) and loads each scenario with wrk.
-It measures requests/s, latency percentiles and the server CPU time per request
+example project under gunicorn (sync workers) and loads each scenario with wrk,
+in interleaved rounds (every scenario once per round, the floor first). It
+measures requests/s, latency percentiles and the server CPU time per request
 (user + system time of every process of the gunicorn process group, from
-/proc), then times request_uri lookups at 1k and 1M stored rows. It prints a
-table and writes benchmarks/results/latest.json.
+/proc), each round's CPU as a ratio to the same round's floor, then times
+request_uri lookups at 1k and 1M stored rows. It prints a table of medians over
+the rounds and writes every round to benchmarks/results/latest.json.
 
 This is a measuring script, not a test: it exits 0 when it could measure, even
 when a target is missed; it exits non-zero only when it could not measure.
@@ -27,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,8 +60,9 @@ def env_float(name: str, default: float) -> float:
 
 
 CONFIG = {
-    "duration_s": env_float("BENCH_DURATION", 10),
-    "warmup_s": env_float("BENCH_WARMUP", 2),
+    "duration_s": env_float("BENCH_DURATION", 4),
+    "warmup_s": env_float("BENCH_WARMUP", 2),  # before a scenario's first round only
+    "rounds": env_int("BENCH_ROUNDS", 5),
     "connections": env_int("BENCH_CONNECTIONS", 4),
     "wrk_threads": env_int("BENCH_WRK_THREADS", 1),
     "gunicorn_workers": env_int("BENCH_WORKERS", 2),
@@ -250,7 +254,7 @@ def run(args: list[str], env: dict, log_file: Path, **kwargs) -> subprocess.Comp
     with open(log_file, "a") as out:
         out.write(f"\n$ {' '.join(args)}\n")
         out.flush()
-        result = subprocess.run(args, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True, **kwargs)
+        result = subprocess.run(args, check=False, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True, **kwargs)
         out.write(result.stdout)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:4])}... failed ({result.returncode}); see {log_file}")
@@ -294,7 +298,7 @@ class Server:
             "--log-level", "warning",
             "--error-logfile", "-",
         ]
-        self.log = open(log_file, "a")
+        self.log = open(log_file, "a")  # noqa: SIM115 (open while gunicorn runs, closed in stop())
         self.process = subprocess.Popen(args, env=env, cwd=REPO, stdout=self.log, stderr=self.log, start_new_session=True)
         self.pgid = self.process.pid
         self.pidfile.write_text(str(self.pgid))  # for run.sh's trap, should this script die hard
@@ -427,7 +431,7 @@ class DatabaseRun:
                 BENCH_PG_PORT=CONFIG["pg_port"], BENCH_PG_USER=CONFIG["pg_user"],
             )
         self.server: Server | None = None
-        self.results: dict[str, dict] = {}
+        self.rounds: dict[str, list[dict]] = {}  # by scenario, one row per round measured
 
     # database lifecycle
 
@@ -481,7 +485,7 @@ class DatabaseRun:
             params = {"client_id": client_id, **params}
         return params
 
-    def scenario(self, name: str, expected_rate: float) -> Scenario:
+    def scenario(self, name: str, expected_rate: float, warmup_s: float) -> Scenario:
         push = "/o/par/"
         if name == "floor":
             return Scenario(name, "POST", "/bench/floor/", 201, '"id"', bodies=["value=benchmark-floor"],
@@ -497,7 +501,7 @@ class DatabaseRun:
         if name == "push_private_key_jwt":
             client_id = self.prepared["pkjwt_client_id"]
             base_body = urllib.parse.urlencode(self.auth_params(client_id))
-            total = CONFIG["warmup_s"] + CONFIG["duration_s"]
+            total = warmup_s + CONFIG["duration_s"]
             # Enough unique assertions for the fastest this could go (the public push's rate), and more.
             count = max(5000, int(expected_rate * total * 1.5) + 2000)
             started = time.monotonic()
@@ -548,23 +552,28 @@ class DatabaseRun:
             raise RuntimeError(f"{scenario.name}: expected {scenario.expect_status} with {scenario.expect_text!r}, got {status}: {text[:500]}")
         return {"status": status, "seconds": elapsed}
 
-    def measure(self, name: str) -> dict:
-        expected_rate = self.results.get("push_public", {}).get("rps", 1000)
-        scenario = self.scenario(name, expected_rate)
+    def measure(self, name: str, round_number: int) -> dict:
+        """One measured run of scenario ``name``: a row of its ``round_number``-th round."""
+        # Later rounds find the server warm: no warm-up.
+        warmup_s = CONFIG["warmup_s"] if round_number == 1 else 0
+        expected_rate = max((row["rps"] for row in self.rounds.get("push_public", [])), default=1000)
+        # Built anew each round: fresh single-use assertions, a fresh pushed request.
+        scenario = self.scenario(name, expected_rate, warmup_s)
         smoke = self.smoke(scenario)
-        log(f"  {self.vendor} {name}: smoke request {smoke['status']} in {smoke['seconds'] * 1000:.1f} ms")
+        label = f"{self.vendor} {name} round {round_number}/{CONFIG['rounds']}"
+        log(f"  {label}: smoke request {smoke['status']} in {smoke['seconds'] * 1000:.1f} ms")
         warmup_file = measure_file = None
         if scenario.bodies:
-            if len(scenario.bodies) > 1:
+            if len(scenario.bodies) > 1 and warmup_s > 0:
                 # Single-use bodies: the warm-up gets its own share, sized on its duration.
-                share = max(1000, int(len(scenario.bodies) * CONFIG["warmup_s"] / (CONFIG["warmup_s"] + CONFIG["duration_s"])) + 500)
+                share = max(1000, int(len(scenario.bodies) * warmup_s / (warmup_s + CONFIG["duration_s"])) + 500)
                 warmup_file = write_bodies(self.workdir / f"{name}.warmup.bodies", scenario.bodies[:share])
                 measure_file = write_bodies(self.workdir / f"{name}.bodies", scenario.bodies[share:])
             else:
                 warmup_file = measure_file = write_bodies(self.workdir / f"{name}.bodies", scenario.bodies)
         assert self.server is not None
-        if CONFIG["warmup_s"] > 0:
-            warm = wrk(scenario, self.port, CONFIG["warmup_s"], warmup_file, self.log_file)
+        if warmup_s > 0:
+            warm = wrk(scenario, self.port, warmup_s, warmup_file, self.log_file)
         else:
             warm = {"bad_responses": 0}
         workers_before = self.server.worker_pids()
@@ -609,7 +618,9 @@ class DatabaseRun:
         row = {
             "scenario": name,
             "db": self.vendor,
+            "round": round_number,
             "description": scenario.description,
+            "warmup_s": warmup_s,
             "requests": requests,
             "duration_s": result["duration_us"] / 1e6,
             "rps": requests / (result["duration_us"] / 1e6),
@@ -633,21 +644,30 @@ class DatabaseRun:
             "notes": notes,
             **scenario.extra,
         }
-        self.results[name] = row
+        self.rounds.setdefault(name, []).append(row)
+        # Ratios within the round: the floor (and authorize_plain) ran earlier in it.
+        row["ratio_to_floor"] = row["cpu_ms_per_req"] / self.rounds["floor"][-1]["cpu_ms_per_req"]
+        if name == "authorize_request_uri" and "authorize_plain" in self.rounds:
+            row["ratio_to_plain"] = row["cpu_ms_per_req"] / self.rounds["authorize_plain"][-1]["cpu_ms_per_req"]
         log(
-            f"  {self.vendor} {name}: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
-            f"{row['cpu_ms_per_req']:.2f} CPU ms/req, errors {errors}" + (f" ({row['first_error'][:120]})" if errors else "")
+            f"  {label}: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
+            f"{row['cpu_ms_per_req']:.2f} CPU ms/req ({row['ratio_to_floor']:.2f}x floor), errors {errors}"
+            + (f" ({row['first_error'][:120]})" if errors else "")
         )
         return row
 
+    def summaries(self) -> dict[str, dict]:
+        return {name: summarize(rows) for name, rows in self.rounds.items()}
+
     def run_http(self) -> None:
+        names = [name for name in SCENARIOS if not CONFIG["scenarios"] or name in CONFIG["scenarios"] or name == "floor"]
         self.server = Server(self.env, self.port, self.workdir, self.log_file)
         try:
             self.server.wait_ready()
-            for name in SCENARIOS:
-                if CONFIG["scenarios"] and name not in CONFIG["scenarios"] and name != "floor":
-                    continue
-                self.measure(name)
+            for round_number in range(1, CONFIG["rounds"] + 1):
+                log(f"{self.vendor}: round {round_number} of {CONFIG['rounds']}")
+                for name in names:
+                    self.measure(name, round_number)
         finally:
             self.server.stop()
             self.server = None
@@ -671,6 +691,42 @@ class DatabaseRun:
 # -- report --------------------------------------------------------------------
 
 
+def summarize(rounds: list[dict]) -> dict:
+    """A scenario's reported figures: medians over its rounds, errors summed, every round kept."""
+
+    def median_of(key: str) -> float:
+        return statistics.median(row[key] for row in rounds)
+
+    ratios = [row["ratio_to_floor"] for row in rounds]
+    postgres = [row["postgres_cpu_ms_per_req"] for row in rounds if row["postgres_cpu_ms_per_req"] is not None]
+    summary = {
+        "scenario": rounds[0]["scenario"],
+        "db": rounds[0]["db"],
+        "description": rounds[0]["description"],
+        "rounds_measured": len(rounds),
+        "rps": median_of("rps"),
+        "p50_ms": median_of("p50_ms"),
+        "p99_ms": median_of("p99_ms"),
+        "cpu_ms_per_req": median_of("cpu_ms_per_req"),
+        "ratio_to_floor": statistics.median(ratios),
+        "ratio_to_floor_range": [min(ratios), max(ratios)],
+        "postgres_cpu_ms_per_req": statistics.median(postgres) if postgres else None,
+        "errors": sum(row["errors"] for row in rounds),
+        # Every round's notes and first error, for the "Flagged" list.
+        "notes": [
+            f"round {row['round']}: {note}"
+            for row in rounds
+            for note in row["notes"] + ([f"first error: {row['first_error'][:200]}"] if row["errors"] else [])
+        ],
+    }
+    plain = [row["ratio_to_plain"] for row in rounds if "ratio_to_plain" in row]
+    if plain:
+        summary["ratio_to_plain"] = statistics.median(plain)
+        summary["ratio_to_plain_range"] = [min(plain), max(plain)]
+    summary["rounds"] = rounds
+    return summary
+
+
 def evaluate_targets(runs: dict[str, dict]) -> list[dict]:
     verdicts = []
     for key, description, limit, kind in TARGETS:
@@ -678,15 +734,17 @@ def evaluate_targets(runs: dict[str, dict]) -> list[dict]:
             rows = run_result.get("scenarios", {})
             if kind == "min_rps_postgresql" and vendor != "postgresql":
                 continue
-            measured, invalid = None, []
+            # Medians over rounds; the range is min-max over rounds. errors: summed over rounds.
+            measured, spread, invalid = None, None, []
             if kind == "max_ratio_floor" and key in rows and "floor" in rows:
-                measured = rows[key]["ratio_to_floor"]
+                measured, spread = rows[key]["ratio_to_floor"], rows[key]["ratio_to_floor_range"]
                 invalid = [name for name in (key, "floor") if rows[name]["errors"]]
             elif kind == "min_rps_postgresql" and key in rows:
-                measured = rows[key]["rps"]
+                rps = [row["rps"] for row in rows[key]["rounds"]]
+                measured, spread = rows[key]["rps"], [min(rps), max(rps)]
                 invalid = [key] if rows[key]["errors"] else []
-            elif kind == "max_ratio_plain" and key in rows and "authorize_plain" in rows:
-                measured = rows[key]["cpu_ms_per_req"] / rows["authorize_plain"]["cpu_ms_per_req"]
+            elif kind == "max_ratio_plain" and "ratio_to_plain" in rows.get(key, {}):
+                measured, spread = rows[key]["ratio_to_plain"], rows[key]["ratio_to_plain_range"]
                 invalid = [name for name in (key, "authorize_plain") if rows[name]["errors"]]
             elif kind == "max_ratio_storage" and run_result.get("storage"):
                 measured = run_result["storage"]["ratio"]
@@ -696,7 +754,7 @@ def evaluate_targets(runs: dict[str, dict]) -> list[dict]:
             verdict = "INVALID (errors in " + ", ".join(invalid) + ")" if invalid else ("PASS" if passed else "FAIL")
             verdicts.append({
                 "target": description, "db": vendor, "limit": ("≥ " if kind.startswith("min") else "≤ ") + f"{limit:g}",
-                "limit_value": limit, "measured": measured, "verdict": verdict,
+                "limit_value": limit, "measured": measured, "measured_range": spread, "verdict": verdict,
             })
     return verdicts
 
@@ -716,33 +774,36 @@ def report(results: dict) -> str:
     out.append(f"django-par benchmark, {meta['date']} (commit {meta['git_commit'][:10]}{' + uncommitted changes' if meta['git_dirty'] else ''})")
     out.append(
         f"{meta['cpus']} CPUs ({meta['cpu_model']}); gunicorn sync x{CONFIG['gunicorn_workers']}, wrk -t{CONFIG['wrk_threads']} "
-        f"-c{CONFIG['connections']}, {CONFIG['duration_s']:g} s per scenario after {CONFIG['warmup_s']:g} s warm-up; "
-        f"CONN_MAX_AGE={CONFIG['conn_max_age']}; {meta['secret_cache']}"
+        f"-c{CONFIG['connections']}; {CONFIG['rounds']} interleaved rounds of {CONFIG['duration_s']:g} s per scenario, "
+        f"{CONFIG['warmup_s']:g} s warm-up before round 1; CONN_MAX_AGE={CONFIG['conn_max_age']}; {meta['secret_cache']}"
     )
     out.append("")
-    headers = ["scenario", "db", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "ratio to floor", "errors", "pg CPU ms/req"]
+    out.append("Medians over rounds; a round's ratio is to the floor of the same round, the range is min–max over rounds:")
+    headers = ["scenario", "db", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "ratio to floor", "ratio range", "errors", "pg CPU ms/req"]
     rows = []
     for vendor, run_result in results["runs"].items():
         for name, row in run_result.get("scenarios", {}).items():
             ratio = f"{row['ratio_to_floor']:.2f}x"
-            if name == "authorize_request_uri" and "authorize_plain" in run_result["scenarios"]:
-                plain = run_result["scenarios"]["authorize_plain"]["cpu_ms_per_req"]
-                ratio += f" ({row['cpu_ms_per_req'] / plain:.2f}x plain)"
+            spread = "{:.2f}–{:.2f}".format(*row["ratio_to_floor_range"])
+            if "ratio_to_plain" in row:
+                ratio += f" ({row['ratio_to_plain']:.2f}x plain)"
+                spread += " (plain {:.2f}–{:.2f})".format(*row["ratio_to_plain_range"])
             errors = str(row["errors"]) + (" FLAGGED" if row["errors"] or row["notes"] else "")
             pg = f"{row['postgres_cpu_ms_per_req']:.2f}" if row["postgres_cpu_ms_per_req"] is not None else "-"
             rows.append([name, vendor, f"{row['rps']:.0f}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}",
-                         f"{row['cpu_ms_per_req']:.2f}", ratio, errors, pg])
+                         f"{row['cpu_ms_per_req']:.2f}", ratio, spread, errors, pg])
     out.append(format_table(headers, rows))
     notes = [
-        f"  {vendor} {name}: {note}"
+        f"  {vendor} {name} {note}"
         for vendor, run_result in results["runs"].items()
         for name, row in run_result.get("scenarios", {}).items()
-        for note in row["notes"] + ([f"first error: {row['first_error'][:200]}"] if row["errors"] else [])
+        for note in row["notes"]
     ]
     busy = [
-        f"{vendor} {name} {row['other_cpu_s'] / row['duration_s']:.2f}"
+        f"{vendor} {row['scenario']} round {row['round']} {row['other_cpu_s'] / row['duration_s']:.2f}"
         for vendor, run_result in results["runs"].items()
-        for name, row in run_result.get("scenarios", {}).items()
+        for summary in run_result.get("scenarios", {}).values()
+        for row in summary["rounds"]
         if row["other_cpu_s"] / row["duration_s"] > 0.2
     ]
     if notes:
@@ -772,17 +833,21 @@ def report(results: dict) -> str:
             storage_rows,
         ))
     out.append("")
-    out.append(format_table(
-        ["target", "db", "limit", "measured", "verdict"],
-        [[t["target"], t["db"], t["limit"], f"{t['measured']:.0f}" if t["limit_value"] >= 100 else f"{t['measured']:.2f}x", t["verdict"]]
-         for t in results["targets"]],
-    ))
+    target_rows = []
+    for t in results["targets"]:
+        number = "{:.0f}" if t["limit_value"] >= 100 else "{:.2f}"
+        spread = t["measured_range"]
+        target_rows.append([
+            t["target"], t["db"], t["limit"], number.format(t["measured"]) + ("" if t["limit_value"] >= 100 else "x"),
+            f"{number.format(spread[0])}–{number.format(spread[1])}" if spread else "-", t["verdict"],
+        ])
+    out.append(format_table(["target", "db", "limit", "measured (median)", "range over rounds", "verdict"], target_rows))
     return "\n".join(out)
 
 
 def metadata() -> dict:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], check=False, cwd=REPO, capture_output=True, text=True).stdout.strip()
 
     import django
     import oauth2_provider
@@ -792,7 +857,7 @@ def metadata() -> dict:
         if line.startswith("model name"):
             cpu_model = line.split(":", 1)[1].strip()
             break
-    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    wrk_version = subprocess.run(["wrk", "--version"], check=False, capture_output=True, text=True).stdout.splitlines()
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "git_commit": git("rev-parse", "HEAD"),
@@ -811,6 +876,8 @@ def metadata() -> dict:
 
 
 def main() -> int:
+    if CONFIG["rounds"] < 1:
+        raise SystemExit("BENCH_ROUNDS must be at least 1")
     workdir = Path(os.environ.get("BENCH_WORKDIR") or tempfile.mkdtemp(prefix="django-par-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     log_file = workdir / "bench.log"
@@ -831,25 +898,19 @@ def main() -> int:
     failed = False
     for vendor in CONFIG["databases"]:
         database = DatabaseRun(vendor, workdir, port, key_pem, jwks_file, log_file)
-        run_result: dict = {}
+        run_result: dict = {"scenarios": {}}
         results["runs"][vendor] = run_result
         try:
             log(f"{vendor}: fresh database, migrate, demo data")
             database.setup()
             database.run_http()
-            floor = database.results.get("floor")
-            for row in database.results.values():
-                row["ratio_to_floor"] = row["cpu_ms_per_req"] / floor["cpu_ms_per_req"] if floor else math.nan
-            run_result["scenarios"] = database.results
+            run_result["scenarios"] = database.summaries()
             if CONFIG["storage_large"] > 0:
                 log(f"{vendor}: storage scaling ({CONFIG['storage_large']:,} rows)")
                 run_result["storage"] = database.run_storage()
-        except Exception as error:  # measure the other database anyway; report what failed
+        except Exception as error:  # noqa: BLE001 (measure the other database anyway; report what failed)
             failed = True
-            run_result["scenarios"] = database.results
-            floor = database.results.get("floor")
-            for row in database.results.values():
-                row.setdefault("ratio_to_floor", row["cpu_ms_per_req"] / floor["cpu_ms_per_req"] if floor else math.nan)
+            run_result["scenarios"] = database.summaries()  # the rounds measured before the failure
             run_result["error"] = f"{error.__class__.__name__}: {error}"
             log(f"{vendor}: FAILED: {run_result['error']}")
         finally:
@@ -857,7 +918,7 @@ def main() -> int:
                 database.server.stop()
             try:
                 database.drop_database()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 (cleanup: report, go on)
                 log(f"{vendor}: could not drop the database: {error}")
     results["targets"] = evaluate_targets(results["runs"])
     text = report(results)
