@@ -157,7 +157,8 @@ def validate_with_oauthlib(request: HttpRequest, params: Mapping[str, str], appl
     instead of querying it again. Raises oauthlib's ``OAuth2Error``.
     """
     server = OAuthLibMixin.get_oauthlib_core().server
-    core_request = _ParsedOAuthlibRequest(request.build_absolute_uri(request.path), http_method="GET", body=None, headers={})
+    # A path, as DOT's OAuthLibCore gives oauthlib (and its validator's build_http_request expects).
+    core_request = _ParsedOAuthlibRequest(request.path, http_method="GET", body=None, headers={})
     core_request._params.update(params)
     core_request.scopes = scope_to_list(core_request.scope)
     core_request.client = application

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from django_par.models import PushedRequest
 from tests.conftest import CODE_CHALLENGE, assert_oauth_error, basic_auth, code_request, push
 from tests.factories import CLIENT_SECRET, OTHER_REDIRECT_URI, REDIRECT_URI, ConfidentialApplicationFactory
+from tests.jwt_helpers import _forget_oauthlib_cores
 
 pytestmark = pytest.mark.django_db
 
@@ -315,3 +317,41 @@ class TestResponseMode:
     @pytest.mark.parametrize("mode", ["web_message", "QUERY", "query.JWT", "jwt.query"])
     def test_unknown_mode_is_refused(self, push_as, confidential_app, mode):
         assert_refused(push_as(confidential_app, response_mode=mode), "invalid_request", "response_mode")
+
+
+class SiteValidator(OAuth2Validator):
+    """A site's own DOT validator: no client may ask for "write"; it notes what it was shown."""
+
+    seen: list[dict[str, Any]] = []
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        SiteValidator.seen.append({"uri": request.uri, "client": client, "state": request.state})
+        return "write" not in scopes and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+
+
+class TestSiteValidator:
+    """The push is checked through the site's OAUTH2_VALIDATOR_CLASS, as its authorization endpoint is."""
+
+    @pytest.fixture(autouse=True)
+    def site_validator(self, settings):
+        _forget_oauthlib_cores()  # DOT keeps its oauthlib server, with the validator, on the view classes
+        settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OAUTH2_VALIDATOR_CLASS": f"{__name__}.SiteValidator"}
+        SiteValidator.seen.clear()
+        yield
+        _forget_oauthlib_cores()
+
+    def test_its_refusal_refuses_the_push(self, push_as, confidential_app):
+        # DOT's own validator accepts "write" (a scope of the test settings).
+        assert_refused(push_as(confidential_app, scope="openid write"), "invalid_scope")
+
+    def test_what_it_accepts_is_stored(self, push_as, confidential_app):
+        assert assert_stored(push_as(confidential_app, scope="openid read"))["scope"] == "openid read"
+
+    def test_it_is_shown_the_request_as_dot_shows_it(self, push_as, confidential_app):
+        push_as(confidential_app)
+
+        [seen] = SiteValidator.seen
+        # A path, as DOT's OAuthLibCore passes it; the client already loaded, the pushed parameters.
+        assert seen["uri"] == "/o/par/"
+        assert seen["client"] == confidential_app
+        assert seen["state"] == "state-0123456789"
