@@ -13,6 +13,8 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -268,18 +270,27 @@ def _forget_oauthlib_cores() -> None:
             delattr(cls, "_oauthlib_core")
 
 
-@pytest.fixture
-def assertion_validator(settings: Any) -> Any:
-    """DOT runs with django_par's validator: JWT client assertions at the token endpoint.
+@contextmanager
+def dot_validator(settings: Any, validator_class: str) -> Iterator[None]:
+    """DOT runs with ``validator_class`` (a dotted path) inside the block.
 
     Changing OAUTH2_PROVIDER reloads DOT's settings (setting_changed); the
     oauthlib cores cached on the view classes are dropped before and after, so
     that no other test meets this validator.
     """
+    _forget_oauthlib_cores()
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OAUTH2_VALIDATOR_CLASS": validator_class}
+    try:
+        yield
+    finally:
+        _forget_oauthlib_cores()
+
+
+@pytest.fixture
+def assertion_validator(settings: Any) -> Any:
+    """DOT runs with django_par's validator: JWT client assertions at the token endpoint."""
     from oauth2_provider.settings import oauth2_settings
 
-    _forget_oauthlib_cores()
-    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OAUTH2_VALIDATOR_CLASS": DJANGO_PAR_VALIDATOR}
-    assert oauth2_settings.OAUTH2_VALIDATOR_CLASS.__module__ == "django_par.oauth2_validators"
-    yield
-    _forget_oauthlib_cores()
+    with dot_validator(settings, DJANGO_PAR_VALIDATOR):
+        assert oauth2_settings.OAUTH2_VALIDATOR_CLASS.__module__ == "django_par.oauth2_validators"
+        yield

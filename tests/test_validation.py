@@ -17,7 +17,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from django_par.models import PushedRequest
 from tests.conftest import CODE_CHALLENGE, assert_oauth_error, basic_auth, code_request, push
 from tests.factories import CLIENT_SECRET, OTHER_REDIRECT_URI, REDIRECT_URI, ConfidentialApplicationFactory
-from tests.jwt_helpers import _forget_oauthlib_cores
+from tests.jwt_helpers import dot_validator
 
 pytestmark = pytest.mark.django_db
 
@@ -334,11 +334,9 @@ class TestSiteValidator:
 
     @pytest.fixture(autouse=True)
     def site_validator(self, settings):
-        _forget_oauthlib_cores()  # DOT keeps its oauthlib server, with the validator, on the view classes
-        settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OAUTH2_VALIDATOR_CLASS": f"{__name__}.SiteValidator"}
         SiteValidator.seen.clear()
-        yield
-        _forget_oauthlib_cores()
+        with dot_validator(settings, f"{__name__}.SiteValidator"):
+            yield
 
     def test_its_refusal_refuses_the_push(self, push_as, confidential_app):
         # DOT's own validator accepts "write" (a scope of the test settings).
