@@ -827,7 +827,7 @@ def report(results: dict) -> str:
     if storage_rows:
         small, large = CONFIG["storage_small"], CONFIG["storage_large"]
         out.append("")
-        out.append("request_uri lookup (django_par.resolution's query), CPU per lookup = this process + PostgreSQL backend:")
+        out.append("request_uri lookup (django_par.flow.lifecycle's query), CPU per lookup = this process + PostgreSQL backend:")
         out.append(format_table(
             ["db", f"@{small:,} rows", f"@{large:,} rows", "ratio", "wall time (ratio)", "fill", "purge_pushed_requests (half expired)"],
             storage_rows,

@@ -40,7 +40,7 @@ class PushedRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Purge all expired pushed requests"), permissions=["delete"])
     def purge_expired(self, request: HttpRequest, queryset: QuerySet[PushedRequest]) -> None:
-        from .purging import purge_expired
+        from .flow.purge import purge_expired
 
         deleted = purge_expired()
         self.message_user(request, _("Purged %d expired pushed requests.") % deleted, messages.SUCCESS)
@@ -70,18 +70,36 @@ class ClientMetadataInline(admin.StackedInline):
     formfield_overrides = {models.URLField: {"form_class": HttpsURLField}}
 
 
-def _install_inline() -> None:
-    """Add the ClientMetadata inline to the admin of DOT's application model."""
+def _model_admin(model: Any) -> Any:
+    # AdminSite.get_model_admin() exists from Django 5.0; 4.2 has only the registry.
+    get_model_admin = getattr(admin.site, "get_model_admin", None)
+    return get_model_admin(model) if get_model_admin is not None else admin.site._registry[model]
+
+
+def has_inline() -> bool:
+    """True when the admin of DOT's application model shows the ClientMetadata inline."""
     application_model = get_application_model()
-    registered = admin.site._registry.get(application_model)
-    if registered is None:
+    if not admin.site.is_registered(application_model):
+        return False
+    return ClientMetadataInline in (type(_model_admin(application_model)).inlines or [])
+
+
+def install_inline() -> None:
+    """Add the ClientMetadata inline to the admin of DOT's application model.
+
+    DOT's admin module is imported first, so its ModelAdmin is registered
+    whatever the order of ``INSTALLED_APPS``. A site that registers its own
+    application admin later gets warning ``django_par.W003``.
+    """
+    import oauth2_provider.admin  # noqa: F401  (registers DOT's ModelAdmins)
+
+    application_model = get_application_model()
+    if not admin.site.is_registered(application_model) or has_inline():
         return
-    admin_class = type(registered)
-    if ClientMetadataInline in (admin_class.inlines or []):
-        return
+    admin_class = type(_model_admin(application_model))
     admin.site.unregister(application_model)
     with_inline = type(admin_class.__name__, (admin_class,), {"inlines": [*admin_class.inlines, ClientMetadataInline]})
     admin.site.register(application_model, with_inline)
 
 
-_install_inline()
+install_inline()

@@ -10,20 +10,22 @@ class DjangoParConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from . import checks  # noqa: F401  (registers the system checks)
-        from .login_hints import forget_login_hint
-        from .signals import record_auth_time
+        from .flow.session import forget_login_hint, record_auth_time
 
         user_logged_in.connect(record_auth_time, dispatch_uid="django_par.record_auth_time")
         user_logged_in.connect(forget_login_hint, dispatch_uid="django_par.forget_login_hint")
 
         if apps.is_installed("oauth2_provider"):  # else check E001 reports it
             self.connect_client_cache_eviction()
+            if apps.is_installed("django.contrib.admin"):
+                # Whatever the order of INSTALLED_APPS: the inline needs DOT's ModelAdmin, which this imports.
+                from . import admin  # noqa: F401
 
     def connect_client_cache_eviction(self) -> None:
         from django.db.models.signals import post_delete, post_save, pre_save
         from oauth2_provider.models import get_application_model
 
-        from .client_auth import evict_cached_application
+        from .clients.registry import evict_cached_application
         from .models import ClientMetadata
 
         for model in (get_application_model(), ClientMetadata):

@@ -10,10 +10,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
-from oauth2_provider.settings import oauth2_settings
 
-from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, par_settings
-from .fapi import FAPI2_MAX_REQUEST_URI_LIFETIME
+from . import fapi2
+from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES
 
 # DOT's own PAR (unreleased at the time of writing): its URL name and its
 # OAUTH2_PROVIDER["PAR_..."] switches.
@@ -48,31 +47,7 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
     ]
     errors.extend(_import_path_errors(user_settings))
     errors.extend(_lifetime_errors(user_settings))
-    errors.extend(_fapi2_errors())
-    return errors
-
-
-def _fapi2_errors() -> list[CheckMessage]:
-    if not par_settings.FAPI2_SECURITY_PROFILE:
-        return []
-    errors: list[CheckMessage] = []
-    lifetime = par_settings.get("REQUEST_URI_LIFETIME")
-    # A lifetime that is not a number is reported by _lifetime_errors (E004).
-    if isinstance(lifetime, int) and lifetime > FAPI2_MAX_REQUEST_URI_LIFETIME:
-        errors.append(Error("FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.", id="django_par.E006"))
-    from .oauth2_validators import ClientAssertionMixin
-
-    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS
-    if not (isinstance(validator, type) and issubclass(validator, ClientAssertionMixin)):
-        errors.append(
-            Error(
-                "FAPI2_SECURITY_PROFILE allows only private_key_jwt, which DOT's token endpoint cannot check "
-                "with this OAUTH2_VALIDATOR_CLASS: no code could be redeemed.",
-                hint='Set OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.oauth2_validators.OAuth2Validator" '
-                "or put django_par.oauth2_validators.ClientAssertionMixin in front of your validator.",
-                id="django_par.E007",
-            )
-        )
+    errors.extend(fapi2.configuration_errors())
     return errors
 
 
@@ -135,7 +110,7 @@ def check_dot_builtin_par(app_configs: Iterable[Any] | None = None, **kwargs: An
 @register(Tags.urls)
 def check_hooks_installed(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """Without django_par's authorization view a request_uri would be ignored."""
-    from .authorization import PushedAuthorizationMixin
+    from .views.authorize import PushedAuthorizationMixin
 
     warnings: list[CheckMessage] = []
     try:
@@ -147,7 +122,7 @@ def check_hooks_installed(app_configs: Iterable[Any] | None = None, **kwargs: An
             Warning(
                 "DOT's authorization endpoint does not resolve pushed requests: request_uri would be ignored.",
                 hint='Include "django_par.urls" before "oauth2_provider.urls" under the same prefix, or add '
-                "django_par.authorization.PushedAuthorizationMixin to your own AuthorizationView.",
+                "django_par.views.authorize.PushedAuthorizationMixin to your own AuthorizationView.",
                 id="django_par.W001",
             )
         )
@@ -162,3 +137,21 @@ def check_hooks_installed(app_configs: Iterable[Any] | None = None, **kwargs: An
             )
         )
     return warnings
+
+
+@register(Tags.admin)
+def check_admin_inline(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """A site that registers its own admin for DOT's application model after django_par loses the inline."""
+    if not (apps.is_installed("django.contrib.admin") and apps.is_installed("oauth2_provider")):
+        return []
+    from .admin import has_inline
+
+    if has_inline():
+        return []
+    return [
+        Warning(
+            "The admin of DOT's application model does not show django_par's client metadata inline.",
+            hint="Add django_par.admin.ClientMetadataInline to the inlines of your application ModelAdmin.",
+            id="django_par.W003",
+        )
+    ]

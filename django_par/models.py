@@ -1,17 +1,11 @@
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
-
-
-def request_uri_digest(request_uri: str) -> str:
-    """The stored form of a request_uri: a copy of the table yields no usable URI."""
-    return hashlib.sha256(request_uri.encode("utf-8")).hexdigest()
 
 
 class PushedRequestQuerySet(models.QuerySet["PushedRequest"]):

@@ -12,23 +12,9 @@ whose ``pushed_request`` may be None) and the Django ``request``:
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from django.dispatch import Signal
 
 request_pushed = Signal()
 request_first_used = Signal()
 request_consumed = Signal()
 request_rejected = Signal()
-
-# Session key holding the time (epoch seconds) the user last authenticated.
-AUTH_TIME_SESSION_KEY = "django_par.auth_time"
-
-
-def record_auth_time(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """Remember when the user logged in, for prompt=login and max_age."""
-    session = getattr(request, "session", None)
-    if session is not None:
-        # Not rounded: prompt=login compares it with the flow's start, often in the same second.
-        session[AUTH_TIME_SESSION_KEY] = time.time()

@@ -10,9 +10,9 @@ over DOT's. For RFC 8414 metadata at the server root, also include
 
 from django.urls import path, re_path
 
-from .authorization import AuthorizationView
-from .metadata import ConnectDiscoveryInfoView, JwksInfoView, ServerMetadataView
-from .views import PushedAuthorizationRequestView
+from .views.authorize import AuthorizationView
+from .views.metadata import ConnectDiscoveryInfoView, JwksInfoView, ServerMetadataView
+from .views.par import PushedAuthorizationRequestView
 
 app_name = "django_par"
 

@@ -59,7 +59,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "django_par.login_hints.login_hint",
+                "django_par.flow.session.login_hint",
             ]
         },
     }

@@ -120,7 +120,7 @@ def _empty_caches() -> Iterator[None]:
     from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
 
-    from django_par.caching import IN_PROCESS_CACHE
+    from django_par.clients.cache import IN_PROCESS_CACHE
 
     IN_PROCESS_CACHE.clear()
     for cache in caches.all():

@@ -21,7 +21,8 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_access_token_model
 
-from django_par.models import PushedRequest, request_uri_digest
+from django_par.models import PushedRequest
+from django_par.flow.request_uri import request_uri_digest
 from tests.conftest import basic_auth, code_request, push
 from tests.factories import CLIENT_SECRET, REDIRECT_URI, ConfidentialApplicationFactory, UserFactory
 

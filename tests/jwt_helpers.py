@@ -23,7 +23,8 @@ from django.core.cache import caches
 from django.test import Client
 from jwcrypto import jwk, jws
 
-from django_par.models import ClientMetadata, PushedRequest, request_uri_digest
+from django_par.models import ClientMetadata, PushedRequest
+from django_par.flow.request_uri import request_uri_digest
 from tests.conftest import CODE_CHALLENGE, FORM_CONTENT_TYPE, assert_oauth_error, par_url
 from tests.factories import REDIRECT_URI, ConfidentialApplicationFactory
 from tests.flow_helpers import CODE_CHALLENGE as FLOW_CHALLENGE
@@ -255,7 +256,7 @@ def code_grant(code: str, **extra: str) -> dict[str, str]:
     return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": CODE_VERIFIER, **extra}
 
 
-DJANGO_PAR_VALIDATOR = "django_par.oauth2_validators.OAuth2Validator"
+DJANGO_PAR_VALIDATOR = "django_par.clients.validator.OAuth2Validator"
 
 
 def _forget_oauthlib_cores() -> None:
@@ -292,5 +293,5 @@ def assertion_validator(settings: Any) -> Any:
     from oauth2_provider.settings import oauth2_settings
 
     with dot_validator(settings, DJANGO_PAR_VALIDATOR):
-        assert oauth2_settings.OAUTH2_VALIDATOR_CLASS.__module__ == "django_par.oauth2_validators"
+        assert oauth2_settings.OAUTH2_VALIDATOR_CLASS.__module__ == "django_par.clients.validator"
         yield

@@ -44,7 +44,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "django_par.login_hints.login_hint",
+                "django_par.flow.session.login_hint",
             ]
         },
     }
@@ -84,7 +84,7 @@ else:
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # "default" is per process; "redis" is the real server, shared like in production
-# (django_par.stores.CacheStore tests).
+# (django_par.flow.stores.CacheStore tests).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "redis": {

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_par.admin import ClientMetadataInline
-from django_par.models import PushedRequest, request_uri_digest
+from django_par.models import PushedRequest
+from django_par.flow.request_uri import request_uri_digest
 from tests.conftest import code_request, push
 from tests.factories import ClientMetadataFactory, ConfidentialApplicationFactory, PushedRequestFactory
 

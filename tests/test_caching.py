@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from unittest import mock
 
-from django_par import caching
-from django_par.caching import InProcessCache
+from django_par.clients import cache as caching
+from django_par.clients.cache import InProcessCache
 
 
 def test_a_hit_is_the_stored_object_itself() -> None:

@@ -8,7 +8,7 @@ from django.test import modify_settings, override_settings
 from django.urls import include, path
 
 from django_par import checks
-from django_par.views import PushedAuthorizationRequestView
+from django_par.views.par import PushedAuthorizationRequestView
 from tests.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 
 E001, E002, E003, E004, E005 = (f"django_par.E00{n}" for n in range(1, 6))
@@ -35,7 +35,7 @@ class TestCleanConfiguration:
     @override_settings(
         DJANGO_PAR={
             "REQUEST_URI_LIFETIME": 60,
-            "CLIENT_AUTH_BACKENDS": ["django_par.client_auth.ClientSecretBasic"],
+            "CLIENT_AUTH_BACKENDS": ["django_par.clients.secrets.ClientSecretBasic"],
             "STATE_MIN_LENGTH": 16,
         }
     )
@@ -77,21 +77,21 @@ class TestUnknownSetting:
 
 
 class TestImportPaths:
-    @override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": ["django_par.client_auth.NoSuchBackend"]})
+    @override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": ["django_par.clients.secrets.NoSuchBackend"]})
     def test_missing_attribute_is_e003(self):
         (error,) = checks.check_settings()
         assert error.id == E003
-        assert "django_par.client_auth.NoSuchBackend" in error.msg
+        assert "django_par.clients.secrets.NoSuchBackend" in error.msg
 
     @override_settings(
-        DJANGO_PAR={"CLIENT_AUTH_BACKENDS": ["django_par.client_auth.ClientSecretBasic", "no_such_module.Backend"]}
+        DJANGO_PAR={"CLIENT_AUTH_BACKENDS": ["django_par.clients.secrets.ClientSecretBasic", "no_such_module.Backend"]}
     )
     def test_missing_module_is_e003_and_good_paths_pass(self):
         (error,) = checks.check_settings()
         assert error.id == E003
         assert "no_such_module.Backend" in error.msg
 
-    @override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": "django_par.client_auth.ClientSecretBasic"})
+    @override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": "django_par.clients.secrets.ClientSecretBasic"})
     def test_a_single_string_instead_of_a_list_is_e003(self):
         (error,) = checks.check_settings()
         assert error.id == E003

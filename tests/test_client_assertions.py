@@ -50,11 +50,11 @@ from tests.jwt_helpers import (
 pytestmark = pytest.mark.django_db
 
 DEFAULT_BACKENDS = [
-    "django_par.client_auth.ClientSecretBasic",
-    "django_par.client_auth.ClientSecretPost",
-    "django_par.assertions.PrivateKeyJwt",
-    "django_par.assertions.ClientSecretJwt",
-    "django_par.client_auth.PublicClient",
+    "django_par.clients.secrets.ClientSecretBasic",
+    "django_par.clients.secrets.ClientSecretPost",
+    "django_par.clients.assertions.PrivateKeyJwt",
+    "django_par.clients.assertions.ClientSecretJwt",
+    "django_par.clients.public.PublicClient",
 ]
 
 

@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import override_settings
 
-from django_par.client_auth import AuthenticatedClient, ClientAuthBackend, load_application
+from django_par.clients.base import AuthenticatedClient, ClientAuthBackend
+from django_par.clients.registry import load_application
 from django_par.models import PushedRequest
 from tests.conftest import assert_oauth_error, basic_auth, code_request, push
 from tests.factories import (
@@ -254,7 +255,7 @@ class TestVerifiedSecretCache:
         assert new.status_code == 201
 
     def test_the_cache_holds_no_secret(self, client, confidential_app, basic):
-        from django_par.caching import IN_PROCESS_CACHE
+        from django_par.clients.cache import IN_PROCESS_CACHE
 
         push(client, code_request(confidential_app), authorization=basic)
         stored = [value for _expires, value in IN_PROCESS_CACHE._entries.values() if isinstance(value, str)]
@@ -366,7 +367,7 @@ class TestPluggableBackends:
         assert_invalid_client(by_basic, "did not authenticate")
         assert_invalid_client(public, "did not authenticate")
 
-    @override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": ["django_par.client_auth.ClientSecretBasic"]})
+    @override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": ["django_par.clients.secrets.ClientSecretBasic"]})
     def test_basic_only_configuration_refuses_post(self, client, confidential_app):
         response = push(client, code_request(confidential_app, client_secret=CLIENT_SECRET))
         assert_invalid_client(response)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from django.test import Client, override_settings
 
-from django_par.metadata import ServerMetadataView
+from django_par.views.metadata import ServerMetadataView
 from tests.conftest import code_request
 from tests.flow_helpers import ISSUER
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.test import override_settings
 from django.urls import clear_script_prefix, include, path, set_script_prefix
 
-from django_par.endpoints import endpoint_urls
-from django_par.views import PushedAuthorizationRequestView
+from django_par.clients.assertions import endpoint_urls
+from django_par.views.par import PushedAuthorizationRequestView
 
 # This module is also a URLconf: the PAR endpoint mounted elsewhere.
 urlpatterns = [

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from django_par import inserts
 from django_par.inserts import insert
-from django_par.models import PushedRequest, UsedAssertion, request_uri_digest
-from django_par.pushing import new_request_uri
+from django_par.models import PushedRequest, UsedAssertion
+from django_par.flow.request_uri import request_uri_digest
+from django_par.flow.request_uri import new_request_uri
 from tests.factories import PublicApplicationFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from jwcrypto import jwk, jws
 
 from django_par.conf import par_settings
-from django_par.metadata import ServerMetadataView
+from django_par.views.metadata import ServerMetadataView
 from django_par.models import PushedRequest
 from tests.conftest import assert_oauth_error, basic_auth, code_request, push
 from tests.factories import CLIENT_SECRET, REDIRECT_URI, ClientMetadataFactory, ConfidentialApplicationFactory

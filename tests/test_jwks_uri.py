@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.test import override_settings
 
-from django_par.keys import _is_public, client_key_set
+from django_par.jose.fetch import _is_public
+from django_par.jose.keys import client_key_set
 from django_par.models import ClientMetadata, PushedRequest
 from tests.conftest import basic_auth, code_request
 from tests.factories import CLIENT_SECRET, PlainSecretApplicationFactory

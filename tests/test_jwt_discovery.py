@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from django_par.metadata import ServerMetadataView
+from django_par.views.metadata import ServerMetadataView
 
 from tests.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 
@@ -74,7 +74,7 @@ class TestWithDjangoParsValidator:
         assert metadata["request_object_signing_alg_values_supported"] == ["ES256"]
 
     def test_only_configured_backends_are_advertised(self, client):
-        backends = ["django_par.client_auth.ClientSecretBasic", "django_par.assertions.PrivateKeyJwt"]
+        backends = ["django_par.clients.secrets.ClientSecretBasic", "django_par.clients.assertions.PrivateKeyJwt"]
         with override_settings(DJANGO_PAR={"CLIENT_AUTH_BACKENDS": backends}):
             metadata = document(client)
 

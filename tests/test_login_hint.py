@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django_par.login_hints import LOGIN_HINT_SESSION_KEY
+from django_par.flow.session import LOGIN_HINT_SESSION_KEY
 from tests.flow_helpers import LOGIN_PATH, Browser, authorize_url, location, push_request
 
 pytest_plugins = ["tests.flow_fixtures"]

@@ -13,7 +13,7 @@ import pytest
 from oauth2_provider.models import get_grant_model
 
 from django_par.models import PushedRequest
-from django_par.signals import AUTH_TIME_SESSION_KEY
+from django_par.flow.session import AUTH_TIME_SESSION_KEY
 from tests.flow_helpers import (
     ISSUER,
     STATE,

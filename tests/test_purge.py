@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_par.models import PushedRequest
-from django_par.purging import purge_expired
+from django_par.flow.purge import purge_expired
 from tests.factories import PushedRequestFactory
 
 pytestmark = pytest.mark.django_db

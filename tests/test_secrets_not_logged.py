@@ -110,7 +110,7 @@ def test_an_error_report_hides_the_secret(confidential_app, settings, how):
 
     got_request_exception.connect(report)
     try:
-        with mock.patch("django_par.client_secrets.check_password", side_effect=RuntimeError("the hasher broke")):
+        with mock.patch("django_par.clients.secrets.check_password", side_effect=RuntimeError("the hasher broke")):
             response = push(Client(raise_request_exception=False), params, **headers)
     finally:
         got_request_exception.disconnect(report)

@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory, override_settings
 
 from django_par.errors import InvalidRequestUri
 from django_par.models import PushedRequest
-from django_par.resolution import consume
+from django_par.flow.lifecycle import consume
 from django_par.signals import request_consumed, request_first_used, request_pushed, request_rejected
 from tests.conftest import code_request, push
 from tests.factories import ClientMetadataFactory, ConfidentialApplicationFactory

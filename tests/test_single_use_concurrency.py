@@ -20,7 +20,7 @@ from oauth2_provider.models import get_grant_model
 
 from django_par.errors import InvalidRequestUri
 from django_par.models import PushedRequest
-from django_par.resolution import consume, resolve_request_uri
+from django_par.flow.lifecycle import consume, resolve_request_uri
 from django_par.signals import request_consumed, request_first_used, request_rejected
 from tests.factories import REDIRECT_URI, UserFactory
 from tests.flow_helpers import (

@@ -15,16 +15,17 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from django_par.models import PushedRequest, request_uri_digest
-from django_par.pushing import new_request_uri
-from django_par.stores import CacheStore, DatabaseStore, PushedRequestStore, get_store
+from django_par.models import PushedRequest
+from django_par.flow.request_uri import request_uri_digest
+from django_par.flow.request_uri import new_request_uri
+from django_par.flow.stores import CacheStore, DatabaseStore, PushedRequestStore, get_store
 from tests.factories import PublicApplicationFactory
 from tests.flow_helpers import STATE, Browser, authorization_response, authorize_url, location, push_request
 
 pytest_plugins = ["tests.flow_fixtures"]
 
 State = PushedRequest.State
-CACHE_STORE = {"STORE": "django_par.stores.CacheStore", "STORE_CACHE_ALIAS": "redis"}
+CACHE_STORE = {"STORE": "django_par.flow.stores.CacheStore", "STORE_CACHE_ALIAS": "redis"}
 ROUNDS = 10
 
 

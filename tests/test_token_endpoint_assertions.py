@@ -1,6 +1,6 @@
 """JWT client assertions at DOT's token endpoint, with django_par's validator.
 
-OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.oauth2_validators.OAuth2Validator"
+OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.clients.validator.OAuth2Validator"
 lets a client that pushed with private_key_jwt (or client_secret_jwt) redeem its
 code the same way (RFC 7523 §2.2); the jti replay store is shared by both endpoints.
 """

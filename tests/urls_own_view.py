@@ -3,8 +3,8 @@
 from django.urls import include, path
 from oauth2_provider.views import AuthorizationView
 
-from django_par.authorization import PushedAuthorizationMixin
-from django_par.views import PushedAuthorizationRequestView
+from django_par.views.authorize import PushedAuthorizationMixin
+from django_par.views.par import PushedAuthorizationRequestView
 
 
 class SiteAuthorizationView(PushedAuthorizationMixin, AuthorizationView):

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from django_par.views import PushedAuthorizationRequestView
+from django_par.views.par import PushedAuthorizationRequestView
 
 urlpatterns = [
     # Only the PAR endpoint of django_par, under its namespace.

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_par.purging import DEFAULT_BATCH_SIZE, purge_expired
+from django_par.flow.purge import DEFAULT_BATCH_SIZE, purge_expired
 
 
 class Command(BaseCommand):

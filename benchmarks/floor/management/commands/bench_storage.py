@@ -1,6 +1,6 @@
 """Storage scaling of pushed requests: request_uri lookups at 1k and 1M rows, purge.
 
-Prints one JSON object. The lookup is the one django_par.resolution makes at the
+Prints one JSON object. The lookup is the one django_par.flow.lifecycle makes at the
 authorization endpoint (DatabaseStore.find, the default store):
 
     PushedRequest.objects.select_related("application").filter(request_uri_digest=...).first()
@@ -49,7 +49,7 @@ def digest(i):
 
 
 try:  # django_par with pluggable stores: what resolution calls, with the database store
-    from django_par.stores import DatabaseStore
+    from django_par.flow.stores import DatabaseStore
 
     _database_store = DatabaseStore()
 

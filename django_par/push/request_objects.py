@@ -7,13 +7,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .client_auth import AuthenticatedClient
-from .conf import par_settings
-from .endpoints import issuer
-from .errors import InvalidRequest, InvalidRequestObject
-from .jwts import JwtError, audiences, check_times, parse, verify_signature
-from .keys import client_key_set
-from .models import client_metadata
+from ..clients.base import AuthenticatedClient
+from ..conf import par_settings
+from ..dot import issuer
+from ..errors import InvalidRequest, InvalidRequestObject
+from ..jose.jwt import JwtError, audiences, check_times, parse, verify_signature
+from ..jose.keys import client_key_set
+from ..models import client_metadata
 
 # RFC 9101 §4: explicit typing; plain JWT and no typ are accepted too.
 ACCEPTED_TYPES = frozenset({"oauth-authz-req+jwt", "jwt"})

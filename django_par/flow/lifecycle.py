@@ -1,4 +1,4 @@
-"""Resolving a request_uri at the authorization endpoint (RFC 9126 §4).
+"""The life of a pushed request: stored, resolved, started, consumed (RFC 9126 §2.2, §4).
 
 A pushed request moves PUSHED -> IN_USE (first use; reloads allowed) ->
 CONSUMED (its one authorization response). The store makes both moves atomic,
@@ -8,21 +8,46 @@ so two browsers racing cannot both win.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .client_auth import load_application
-from .conf import par_settings
-from .errors import InvalidRequest, InvalidRequestUri, OAuthError
-from .models import PushedRequest, client_metadata, request_uri_digest
-from .pushing import REQUEST_URI_PREFIX
-from .signals import request_consumed, request_first_used, request_rejected
+from .. import fapi2
+from ..clients.registry import load_application
+from ..conf import par_settings
+from ..errors import InvalidRequest, InvalidRequestUri, OAuthError
+from ..models import PushedRequest, client_metadata
+from ..signals import request_consumed, request_first_used, request_pushed, request_rejected
+from .request_uri import REQUEST_URI_PREFIX, new_request_uri, request_uri_digest
 from .stores import get_store
 
 State = PushedRequest.State
+
+
+@dataclass(frozen=True)
+class PushResult:
+    request_uri: str
+    expires_in: int
+
+
+def store_pushed_request(request: HttpRequest, application: Any, parameters: dict[str, str]) -> PushResult:
+    """Store validated parameters; the new request_uri is usable for ``REQUEST_URI_LIFETIME`` seconds."""
+    request_uri = new_request_uri()
+    lifetime = par_settings.REQUEST_URI_LIFETIME
+    now = timezone.now()
+    pushed = PushedRequest(
+        request_uri_digest=request_uri_digest(request_uri),
+        application=application,
+        parameters=parameters,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    get_store().save(pushed)
+    request_pushed.send(sender=PushedRequest, pushed_request=pushed, request=request)
+    return PushResult(request_uri, lifetime)
 
 
 def resolve_request_uri(request: HttpRequest, query: Mapping[str, str]) -> PushedRequest:
@@ -87,12 +112,14 @@ def consume(request: HttpRequest, pushed: PushedRequest) -> None:
     request_consumed.send(sender=PushedRequest, pushed_request=pushed, request=request)
 
 
+def par_required_for_every_client() -> bool:
+    """The server-wide floor, which a client cannot opt out of (RFC 9126 §5)."""
+    return par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS or fapi2.par_required()
+
+
 def require_pushed_request(request: HttpRequest, application: Any) -> None:
-    """Refuse a plain authorization request where PAR is required (RFC 9126 §5)."""
-    required = par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS or (
-        client_metadata(application).require_pushed_authorization_requests
-    )
-    if required:
+    """Refuse a plain authorization request where PAR is required (RFC 9126 §5, §6)."""
+    if par_required_for_every_client() or client_metadata(application).require_pushed_authorization_requests:
         error = InvalidRequest("This client must use pushed authorization requests.")
         request_rejected.send(sender=PushedRequest, pushed_request=None, request=request, error=error)
         raise error

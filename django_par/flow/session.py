@@ -1,4 +1,9 @@
-"""The pushed ``login_hint``, offered to the login page through the session.
+"""What a pushed flow keeps in the user's session: the login time and the login hint.
+
+The login time (:func:`record_auth_time`, on ``user_logged_in``) serves
+``prompt=login`` and ``max_age``.
+
+The pushed ``login_hint`` is offered to the login page through the session.
 
 The hint never goes into a URL the browser sees. When a pushed flow sends the
 user to log in, the hint's username (and realm, for a JSON hint) is kept in
@@ -10,6 +15,7 @@ username field. A login clears it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,3 +50,15 @@ def login_hint(request: HttpRequest) -> dict[str, str]:
     if not hint:
         return {}
     return {"par_login_hint": hint.get("username", ""), "par_login_hint_realm": hint.get("realm", "")}
+
+
+# Session key holding the time (epoch seconds) the user last authenticated.
+AUTH_TIME_SESSION_KEY = "django_par.auth_time"
+
+
+def record_auth_time(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Remember when the user logged in, for prompt=login and max_age."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        # Not rounded: prompt=login compares it with the flow's start, often in the same second.
+        session[AUTH_TIME_SESSION_KEY] = time.time()

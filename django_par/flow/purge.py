@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import PushedRequest, UsedAssertion
+from ..models import PushedRequest, UsedAssertion
 
 DEFAULT_BATCH_SIZE = 1000
 

@@ -13,17 +13,16 @@ import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from jwcrypto import jwk, jwt
 from oauth2_provider.settings import oauth2_settings
 
-from .conf import par_settings
-from .endpoints import issuer
-from .models import client_metadata
-from .redirects import response_url
+from ..conf import par_settings
+from ..dot import issuer
+from ..models import client_metadata
 
 RESPONSE_MODES = frozenset(
     {"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"}
@@ -59,6 +58,27 @@ def response_parameters(location: str, redirect_uri: str) -> dict[str, str]:
     added = [pair for pair in parse_qsl(parts.query, keep_blank_values=True) if pair not in own]
     added += parse_qsl(parts.fragment, keep_blank_values=True)
     return dict(added)
+
+
+def response_url(redirect_uri: str, response: Mapping[str, Any], response_mode: str) -> str:
+    """``redirect_uri`` with the response in its query or fragment."""
+    scheme, netloc, path, query, fragment = urlsplit(redirect_uri)
+    if response_mode == "fragment":
+        fragment = urlencode(dict(response))
+    else:
+        query = urlencode([*parse_qsl(query, keep_blank_values=True), *response.items()])
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def error_response_url(parameters: Mapping[str, str], error: str, description: str) -> str:
+    """An error authorization response (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
+
+    Built in the query; the response mode and ``iss`` are applied on delivery.
+    """
+    response = {"error": error, "error_description": description}
+    if "state" in parameters:
+        response["state"] = parameters["state"]
+    return response_url(parameters["redirect_uri"], response, "query")
 
 
 def signed_response(request: HttpRequest, application: Any, params: Mapping[str, str]) -> str:

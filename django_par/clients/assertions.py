@@ -6,21 +6,26 @@ import hashlib
 from contextlib import nullcontext
 from collections.abc import Mapping
 from datetime import datetime, timezone as dt_timezone
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.hashers import identify_hasher
+from django.conf import settings
 from django.db import IntegrityError, router, transaction
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from jwcrypto import jwk
 from jwcrypto.common import base64url_encode
 
-from .client_auth import AuthenticatedClient, ClientAuthBackend, load_application
-from .conf import par_settings
-from .endpoints import endpoint_urls, issuer
-from .errors import InvalidClient
-from .inserts import insert
-from .jwts import JwtError, audiences, check_times, parse, verify_signature
-from .keys import client_key_set
-from .models import UsedAssertion, client_metadata
+from ..conf import par_settings
+from .. import fapi2
+from ..dot import issuer
+from ..errors import InvalidClient
+from ..inserts import insert
+from ..jose.jwt import JwtError, audiences, check_times, parse, verify_signature
+from ..jose.keys import client_key_set
+from ..models import UsedAssertion, client_metadata
+from .base import AuthenticatedClient, ClientAuthBackend
+from .registry import load_application
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
@@ -75,7 +80,7 @@ class ClientAssertionBackend(ClientAuthBackend):
             # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
             endpoints = (
                 []
-                if par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY
+                if par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY or fapi2.assertion_audience_issuer_only()
                 else endpoint_urls(own_issuer, "oauth2_provider:token", "django_par:par")
             )
             if not named & {url.rstrip("/") for url in endpoints}:
@@ -83,6 +88,28 @@ class ClientAssertionBackend(ClientAuthBackend):
         if not isinstance(claims.get("jti"), str) or not claims["jti"]:
             raise JwtError("The jti claim is required.")
         return check_times(claims, par_settings.ASSERTION_MAX_LIFETIME)
+
+
+def endpoint_urls(issuer_url: str, *url_names: str) -> list[str]:
+    """Absolute URLs of the named endpoints that the URLconf routes, beside ``issuer_url``."""
+    # The issuer is the prefix of DOT's URLs; its origin is what reverse() paths hang from.
+    scheme, _, rest = issuer_url.partition("://")
+    origin = f"{scheme}://{rest.split('/', 1)[0]}"
+    urlconf, prefix = get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+    paths = (_path(name, urlconf, prefix) for name in url_names)
+    return [origin + path for path in paths if path is not None]
+
+
+@lru_cache(maxsize=64)
+def _path(name: str, urlconf: Any, prefix: str) -> str | None:
+    """reverse(name), remembered: a client assertion's audience check asks on every push.
+
+    The URLconf in force and the script prefix are part of the key.
+    """
+    try:
+        return reverse(name, urlconf=urlconf)
+    except NoReverseMatch:
+        return None
 
 
 def remember_jti(client_id: str, jti: str, exp: float) -> None:

@@ -1,41 +1,28 @@
-"""Accepting a pushed authorization request (RFC 9126 §2)."""
+"""Accepting a pushed authorization request, step by step in RFC 9126 §2's order.
+
+1. read the form body strictly (:mod:`.form`);
+2. authenticate the client (:mod:`django_par.clients.pipeline`), RFC 9126 §2;
+3. refuse ``request_uri`` (§2.1), take a signed request object's claims (§3, :mod:`.request_objects`);
+4. apply FAPI 2.0 (:mod:`django_par.fapi2`) and the parameter rules, then DOT's validation (:mod:`.parameters`);
+5. store the request and issue its request_uri (:mod:`django_par.flow.lifecycle`), §2.2.
+"""
 
 from __future__ import annotations
 
 import re
-import secrets
-from dataclasses import dataclass
-from datetime import timedelta
 
 import django
 from django.http import HttpRequest
-from django.utils import timezone
 from django.views.debug import SafeExceptionReporterFilter, get_default_exception_reporter_filter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .client_auth import authenticate_client
-from .conf import par_settings
-from .errors import InvalidRequest
-from .fapi import check_fapi2_push
-from .form_body import read_form_parameters
-from .models import PushedRequest, request_uri_digest
+from .. import fapi2
+from ..clients.pipeline import authenticate_client
+from ..errors import InvalidRequest
+from ..flow.lifecycle import PushResult, store_pushed_request
+from .form import read_form_parameters
+from .parameters import validate_pushed_parameters
 from .request_objects import request_object_parameters, require_signed_request_object
-from .signals import request_pushed
-from .stores import get_store
-from .validation import validate_pushed_parameters
-
-REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
-
-
-@dataclass(frozen=True)
-class PushResult:
-    request_uri: str
-    expires_in: int
-
-
-def new_request_uri() -> str:
-    # RFC 9126 §7.1: the reference must be unguessable; 256 random bits.
-    return REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
 
 
 class _AuthorizationHeaderFilter(SafeExceptionReporterFilter):
@@ -67,20 +54,6 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     else:
         require_signed_request_object(client)
     params["client_id"] = client.application.client_id
-    if par_settings.FAPI2_SECURITY_PROFILE:
-        check_fapi2_push(params)
+    fapi2.check_push(params)
     parameters = validate_pushed_parameters(request, params, client.application)
-
-    request_uri = new_request_uri()
-    lifetime = par_settings.REQUEST_URI_LIFETIME
-    now = timezone.now()
-    pushed = PushedRequest(
-        request_uri_digest=request_uri_digest(request_uri),
-        application=client.application,
-        parameters=parameters,
-        created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
-    )
-    get_store().save(pushed)
-    request_pushed.send(sender=PushedRequest, pushed_request=pushed, request=request)
-    return PushResult(request_uri, lifetime)
+    return store_pushed_request(request, client.application, parameters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from .errors import OAuthError
+from ..errors import OAuthError
 
 # DOT's authorization page, which shows error.error and error.description.
 ERROR_TEMPLATE = "oauth2_provider/authorize.html"

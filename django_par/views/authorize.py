@@ -19,23 +19,19 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils import timezone
-from oauthlib.oauth2 import FatalClientError as OAuthlibFatalClientError
-from oauthlib.oauth2 import OAuth2Error
-from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 
-from .client_auth import load_application
-from .errors import OAuthError
-from .login_hints import remember_login_hint
-from .models import PushedRequest
-from .redirects import error_response_url
-from .response_modes import deliver
-from .resolution import consume, require_pushed_request, resolve_request_uri
+from .. import dot
+from ..clients.registry import load_application
+from ..errors import OAuthError
+from ..flow.session import AUTH_TIME_SESSION_KEY, remember_login_hint
+from ..models import PushedRequest
+from ..flow.delivery import deliver, error_response_url
+from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
 from .responses import html_error_response
-from .signals import AUTH_TIME_SESSION_KEY
-from .validation import check_with_dot, validate_with_oauthlib
+from ..push.parameters import check_with_dot
 
 # The consent form fields DOT reads back on POST, filled from the pushed request.
 CONSENT_FIELDS = ("redirect_uri", "client_id", "state", "response_type", "code_challenge", "code_challenge_method", "nonce")
@@ -146,12 +142,7 @@ class PushedAuthorizationMixin:
         client already loaded, so DOT's validator does not query it again."""
         if self.pushed_request is None:
             return super().validate_authorization_request(request)  # type: ignore[misc,no-any-return]
-        try:
-            return validate_with_oauthlib(request, request.GET.dict(), self.pushed_request.application)
-        except OAuthlibFatalClientError as error:  # as DOT's OAuthLibCore wraps them
-            raise FatalClientError(error=error) from None
-        except OAuth2Error as error:
-            raise OAuthToolkitError(error=error) from None
+        return dot.validate_for_dot_view(request, request.GET.dict(), self.pushed_request.application)
 
     def get_initial(self) -> dict[str, Any]:
         if self.pushed_request is None:

@@ -10,27 +10,27 @@ from django.urls import reverse
 from oauth2_provider import views as dot_views
 from oauth2_provider.settings import oauth2_settings
 
-from .client_auth import get_backends
-from .conf import par_settings
-from .oauth2_validators import ClientAssertionMixin
-from .response_modes import AUTHORIZATION_SIGNING_ALGS, RESPONSE_MODES
+from .. import fapi2
+from ..clients.pipeline import get_backends
+from ..conf import par_settings
+from ..clients.validator import ClientAuthenticationMixin
+from ..flow.delivery import AUTHORIZATION_SIGNING_ALGS, RESPONSE_MODES
+from ..flow.lifecycle import par_required_for_every_client
 
 
 def par_metadata(request: HttpRequest) -> dict[str, Any]:
     methods = [backend.method for backend in get_backends()]
-    if not issubclass(oauth2_settings.OAUTH2_VALIDATOR_CLASS, ClientAssertionMixin):
+    if not issubclass(oauth2_settings.OAUTH2_VALIDATOR_CLASS, ClientAuthenticationMixin):
         # DOT's own validator cannot check assertions at the token endpoint.
         methods = [method for method in methods if not method.endswith("_jwt")]
-    if par_settings.FAPI2_SECURITY_PROFILE:
-        # FAPI 2.0 §5.3.2.1: the PAR endpoint (and django_par's validator) take nothing else.
-        methods = [method for method in methods if method == "private_key_jwt"]
+    methods = fapi2.supported_auth_methods(methods)
     signing_algs = [
         *(par_settings.ASYMMETRIC_SIGNING_ALGS if "private_key_jwt" in methods else []),
         *(par_settings.HMAC_SIGNING_ALGS if "client_secret_jwt" in methods else []),
     ]
     document: dict[str, Any] = {
         "pushed_authorization_request_endpoint": request.build_absolute_uri(reverse("django_par:par")),
-        "require_pushed_authorization_requests": par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS,
+        "require_pushed_authorization_requests": par_required_for_every_client(),
         "token_endpoint_auth_methods_supported": methods,
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": par_settings.ASYMMETRIC_SIGNING_ALGS,

@@ -6,8 +6,8 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpRequest
 
-from .conf import par_settings
-from .errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
+from ..conf import par_settings
+from ..errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 

@@ -13,8 +13,8 @@ from jwcrypto import jwk
 from jwcrypto.common import JWException, base64url_decode
 from jwcrypto.jws import JWSCore
 
-from .conf import par_settings
-from .keys import KeyLookupError
+from ..conf import par_settings
+from .fetch import KeyLookupError
 
 
 class JwtError(Exception):

@@ -16,9 +16,9 @@ from typing import Any
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
-from .conf import par_settings
-from .inserts import insert
-from .models import PushedRequest
+from ..conf import par_settings
+from ..inserts import insert
+from ..models import PushedRequest
 
 State = PushedRequest.State
 

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import MethodNotAllowed, OAuthError
-from .pushing import push_authorization_request
+from ..errors import MethodNotAllowed, OAuthError
+from ..push.pipeline import push_authorization_request
 from .responses import json_error_response, no_store
 
 

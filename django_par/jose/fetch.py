@@ -1,28 +1,22 @@
-"""A client's public keys: its registered ``jwks`` or its ``jwks_uri``.
+"""Fetching a client's ``jwks_uri`` without opening the server to SSRF.
 
-``jwks_uri`` is fetched over HTTPS only, with a timeout and a size cap, never
-from loopback or private addresses unless ``JWKS_URI_ALLOW_PRIVATE_ADDRESSES``
-is set, and cached in Django's cache for ``JWKS_URI_CACHE_TTL`` seconds.
+HTTPS only, with a timeout on the whole fetch and a size cap, never from
+loopback or private addresses unless ``JWKS_URI_ALLOW_PRIVATE_ADDRESSES`` is set;
+the checked address is the one connected to, so DNS rebinding cannot slip past.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import ipaddress
 import json
-from functools import lru_cache
 import socket
 import ssl
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.cache import caches
-from jwcrypto import jwk
-
-from .conf import par_settings
-from .models import ClientMetadata
+from ..conf import par_settings
 
 
 class KeyLookupError(Exception):
@@ -143,43 +137,3 @@ def fetch_jwks(uri: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise KeyLookupError("jwks_uri did not return a JWK Set.")
     return document
-
-
-def _cache_key(uri: str) -> str:
-    return "django_par.jwks." + hashlib.sha256(uri.encode()).hexdigest()
-
-
-def _key_set(document: Any) -> jwk.JWKSet:
-    return _parsed_key_set(json.dumps(document, sort_keys=True))
-
-
-@lru_cache(maxsize=256)
-def _parsed_key_set(document: str) -> jwk.JWKSet:
-    """Parsed once per distinct key set: the keys are only read afterwards."""
-    try:
-        return jwk.JWKSet.from_json(document)
-    except Exception:  # jwcrypto raises several types for malformed sets
-        raise KeyLookupError("The client's JWK Set is malformed.") from None
-
-
-def client_key_set(metadata: ClientMetadata, *, refresh: bool = False) -> jwk.JWKSet:
-    """The client's keys; ``refresh`` bypasses the jwks_uri cache (unknown kid).
-
-    A forced refresh happens at most once per ``JWKS_URI_MIN_REFRESH_INTERVAL``
-    per URI: a JWT naming an unknown kid is sent before its signature is
-    checked, so anyone could otherwise make the server fetch on every request.
-    """
-    if metadata.jwks:
-        return _key_set(metadata.jwks)
-    if not metadata.jwks_uri:
-        raise KeyLookupError("The client has registered no keys (jwks or jwks_uri).")
-    cache = caches[par_settings.JWKS_CACHE_ALIAS]
-    key = _cache_key(metadata.jwks_uri)
-    document = cache.get(key)
-    if refresh and document is not None:
-        if cache.add(key + ".refreshed", True, par_settings.JWKS_URI_MIN_REFRESH_INTERVAL):
-            document = None
-    if document is None:
-        document = fetch_jwks(metadata.jwks_uri)
-        cache.set(key, document, par_settings.JWKS_URI_CACHE_TTL)
-    return _key_set(document)

@@ -1,4 +1,4 @@
-"""Validation of pushed authorization parameters (RFC 9126 §2.1).
+"""The rules on pushed authorization parameters (RFC 9126 §2.1).
 
 The pushed request is checked as the authorization endpoint would check it,
 through DOT's own oauthlib server and validator (so a site's customisations
@@ -15,14 +15,11 @@ from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views.mixins import OAuthLibMixin
-from oauthlib.common import Request as OAuthlibRequest
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error
-from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
-from .conf import par_settings
-from .errors import InvalidRequest, OAuthlibError, UnsupportedResponseType
-from .response_modes import RESPONSE_MODES, carries_tokens, effective_response_mode
+from .. import dot
+from ..conf import par_settings
+from ..errors import InvalidRequest, UnsupportedResponseType
+from ..flow.delivery import RESPONSE_MODES, carries_tokens, effective_response_mode
 
 # The authorization request parameters a push may carry and that are stored.
 AUTHORIZATION_PARAMETERS = (
@@ -57,14 +54,6 @@ MAX_AGE = re.compile(r"[0-9]{1,10}")
 # browser session (prompt=none asks about a user who is not here yet), or are
 # handled by django_par.
 SESSION_PARAMETERS = ("prompt", "id_token_hint", "max_age", "login_hint", "response_mode")
-# Clearer descriptions for oauthlib errors that come without a specific one.
-ERROR_DESCRIPTIONS = {
-    "unauthorized_client": "The client is not allowed to use this response_type.",
-    "unsupported_response_type": "The response_type is not supported.",
-    "invalid_scope": "The requested scope is unknown or not allowed for this client.",
-}
-
-
 def _check_min_length(params: Mapping[str, str], name: str, minimum: int) -> None:
     value = params.get(name)
     if value is not None and len(value) < minimum:
@@ -142,44 +131,16 @@ def check_parameter_rules(params: Mapping[str, str]) -> None:
         raise InvalidRequest("code_challenge_method was sent without code_challenge.")
 
 
-class _ParsedOAuthlibRequest(OAuthlibRequest):
-    # Its parameters come already parsed and single-valued (form_body refused
-    # repeats, RFC 6749 §3.1): nothing is encoded into a URI and parsed back.
-    duplicate_params: list[str] = []
-
-
-def validate_with_oauthlib(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[Any, dict[str, Any]]:
-    """oauthlib's validation of an authorization request, through DOT's server and validator.
-
-    What oauthlib's ``AuthorizationEndpoint.validate_authorization_request``
-    does, with the parameters given as a mapping and ``request.client`` preset
-    to the already loaded ``application``, which DOT's validator then reuses
-    instead of querying it again. Raises oauthlib's ``OAuth2Error``.
-    """
-    server = OAuthLibMixin.get_oauthlib_core().server
-    # A path, as DOT's OAuthLibCore gives oauthlib (and its validator's build_http_request expects).
-    core_request = _ParsedOAuthlibRequest(request.path, http_method="GET", body=None, headers={})
-    core_request._params.update(params)
-    core_request.scopes = scope_to_list(core_request.scope)
-    core_request.client = application
-    handler = server.response_types.get(core_request.response_type, server.default_response_type_handler)
-    return handler.validate_authorization_request(core_request)  # type: ignore[no-any-return]
-
-
 def check_with_dot(
     request: HttpRequest, params: Mapping[str, str], application: Any
 ) -> tuple[list[str], dict[str, Any]]:
-    """Run DOT's validation of a pushed request; return oauthlib's scopes and credentials."""
+    """Run DOT's validation of a pushed request; return oauthlib's scopes and credentials.
+
+    RFC 9126 §2.1: the pushed request is validated as the authorization endpoint
+    would validate it, by DOT's own server and the site's validator.
+    """
     oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
-    try:
-        scopes, credentials = validate_with_oauthlib(request, oauthlib_params, application)
-    except OAuth2Error as error:
-        code = error.error or "invalid_request"
-        description = error.description
-        if not description or description == "Invalid request.":
-            description = ERROR_DESCRIPTIONS.get(code, "The authorization request is invalid.")
-        raise OAuthlibError(code, description) from None
-    return list(scopes), dict(credentials)
+    return dot.check_with_dot(request, oauthlib_params, application)
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})

@@ -1,0 +1,105 @@
+"""Every touch of DOT's and oauthlib's internals, in one place.
+
+The rest of django_par uses DOT through its public settings, models and views;
+what reaches further in (DOT's oauthlib server, oauthlib's request and error
+classes, the issuer helpers that differ between DOT releases) is here, so a DOT
+upgrade is checked in one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2 import FatalClientError as OAuthlibFatalClientError
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
+
+from .errors import OAuthlibError
+
+# Clearer descriptions for oauthlib errors that come without a specific one.
+ERROR_DESCRIPTIONS = {
+    "unauthorized_client": "The client is not allowed to use this response_type.",
+    "unsupported_response_type": "The response_type is not supported.",
+    "invalid_scope": "The requested scope is unknown or not allowed for this client.",
+}
+
+
+def issuer(request: Any) -> str:
+    """The issuer identifier (RFC 8414 §2), for ``iss`` and audience checks.
+
+    ``request`` is a Django or an oauthlib request, as DOT accepts both.
+    """
+    # DOT 3.2+ has a dedicated OAuth issuer; older releases only the OIDC one.
+    get_issuer = getattr(oauth2_settings, "oauth2_authorization_server_issuer", None) or oauth2_settings.oidc_issuer
+    return str(get_issuer(request)).rstrip("/")
+
+
+def validate_with_oauthlib(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[Any, dict[str, Any]]:
+    """oauthlib's validation of an authorization request, through DOT's server and validator.
+
+    What oauthlib's ``AuthorizationEndpoint.validate_authorization_request``
+    does, with the parameters given as a mapping (oauthlib takes a dict body as
+    it is: nothing is encoded into a URI and parsed back) and ``request.client``
+    preset to the already loaded ``application``, which DOT's validator then
+    reuses instead of querying it again. Raises oauthlib's ``OAuth2Error``.
+    """
+    server = OAuthLibMixin.get_oauthlib_core().server
+    # A path, as DOT's OAuthLibCore gives oauthlib (and its validator's build_http_request expects).
+    core_request = OAuthlibRequest(request.path, http_method="GET", body=dict(params), headers={})
+    core_request.scopes = scope_to_list(core_request.scope)
+    core_request.client = application
+    handler = server.response_types.get(core_request.response_type, server.default_response_type_handler)
+    return handler.validate_authorization_request(core_request)  # type: ignore[no-any-return]
+
+
+def validate_for_dot_view(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[Any, dict[str, Any]]:
+    """:func:`validate_with_oauthlib` with oauthlib's errors wrapped as DOT's ``OAuthLibCore`` wraps them."""
+    try:
+        return validate_with_oauthlib(request, params, application)
+    except OAuthlibFatalClientError as error:
+        raise FatalClientError(error=error) from None
+    except OAuth2Error as error:
+        raise OAuthToolkitError(error=error) from None
+
+
+def check_with_dot(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[list[str], dict[str, Any]]:
+    """DOT's validation of an authorization request; oauthlib's scopes and credentials.
+
+    An oauthlib error becomes django_par's :class:`~django_par.errors.OAuthlibError`.
+    """
+    try:
+        scopes, credentials = validate_with_oauthlib(request, params, application)
+    except OAuth2Error as error:
+        code = error.error or "invalid_request"
+        description = error.description
+        if not description or description == "Invalid request.":
+            description = ERROR_DESCRIPTIONS.get(code, "The authorization request is invalid.")
+        raise OAuthlibError(code, description) from None
+    return list(scopes), dict(credentials)
+
+
+def body_parameters(request: OAuthlibRequest) -> dict[str, str]:
+    """The non-empty body parameters of an oauthlib request (RFC 6749 §3.1: empty means omitted)."""
+    return {name: value for name, value in (request.decoded_body or []) if value}
+
+
+def django_request(request: OAuthlibRequest) -> HttpRequest:
+    """A Django request rebuilt from the oauthlib one DOT's token endpoint hands its validator.
+
+    DOT gives oauthlib a copy of the request's META as its headers, so host,
+    scheme and the Authorization header come out as the original request's:
+    enough for client authentication and the issuer.
+    """
+    rebuilt = HttpRequest()
+    rebuilt.META = dict(request.headers or {})
+    rebuilt.path = rebuilt.path_info = urlsplit(request.uri).path
+    secure = rebuilt.META.get("wsgi.url_scheme") == "https" or bool(rebuilt.META.get("X_DJANGO_OAUTH_TOOLKIT_SECURE"))
+    rebuilt._get_scheme = lambda: "https" if secure else "http"  # type: ignore[method-assign]
+    return rebuilt
