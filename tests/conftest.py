@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import (
+from tests.helpers.factories import (
     CLIENT_SECRET,
     REDIRECT_URI,
     ClientMetadataFactory,

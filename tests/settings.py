@@ -13,7 +13,7 @@ ROOT_URLCONF = "tests.urls"
 # pytest-django's live_server serves static files under STATIC_URL; it fails without one.
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
+PASSWORD_HASHERS = ["tests.helpers.hashers.FastPBKDF2PasswordHasher"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,7 +13,7 @@ from django_par.admin import ClientMetadataInline
 from django_par.models import PushedRequest
 from django_par.flow.request_uri import request_uri_digest
 from tests.conftest import code_request, push
-from tests.factories import ClientMetadataFactory, ConfidentialApplicationFactory, PushedRequestFactory
+from tests.helpers.factories import ClientMetadataFactory, ConfidentialApplicationFactory, PushedRequestFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import include, path
 
 from django_par import checks
 from django_par.views.par import PushedAuthorizationRequestView
-from tests.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
+from tests.helpers.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 
 E001, E002, E003, E004, E005 = (f"django_par.E00{n}" for n in range(1, 6))
 

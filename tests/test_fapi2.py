@@ -17,8 +17,8 @@ from jwcrypto import jwk
 from django_par import checks
 from django_par.models import PushedRequest
 from tests.conftest import assert_oauth_error, basic_auth, code_request
-from tests.factories import CLIENT_SECRET, PlainSecretApplicationFactory, PublicApplicationFactory, UserFactory
-from tests.flow_helpers import (
+from tests.helpers.factories import CLIENT_SECRET, PlainSecretApplicationFactory, PublicApplicationFactory, UserFactory
+from tests.helpers.flow_helpers import (
     AUTHORIZE_PATH,
     HASHED_PASSWORD,
     Browser,
@@ -26,7 +26,7 @@ from tests.flow_helpers import (
     authorize_url,
     login_next,
 )
-from tests.jwt_helpers import (
+from tests.helpers.jwt_helpers import (
     ISSUER,
     PAR_ENDPOINT,
     TOKEN_ENDPOINT,

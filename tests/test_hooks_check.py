@@ -11,10 +11,10 @@ from django.core.checks import Warning, run_checks
 from django.test import override_settings
 
 from django_par.checks import check_hooks_installed
-from tests.flow_helpers import STATE, Browser, authorization_response, authorize_url, push_request
+from tests.helpers.flow_helpers import STATE, Browser, authorization_response, authorize_url, push_request
 
 # The browser, user and client fixtures of the flow helpers.
-pytest_plugins = ["tests.flow_fixtures"]
+pytest_plugins = ["tests.helpers.flow_fixtures"]
 
 
 def warning_ids() -> list[str]:

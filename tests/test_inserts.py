@@ -14,7 +14,7 @@ from django_par.inserts import insert
 from django_par.models import PushedRequest, UsedAssertion
 from django_par.flow.request_uri import request_uri_digest
 from django_par.flow.request_uri import new_request_uri
-from tests.factories import PublicApplicationFactory
+from tests.helpers.factories import PublicApplicationFactory
 
 pytestmark = pytest.mark.django_db
 

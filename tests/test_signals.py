@@ -15,8 +15,8 @@ from django_par.models import PushedRequest
 from django_par.flow.lifecycle import consume
 from django_par.signals import request_consumed, request_first_used, request_pushed, request_rejected
 from tests.conftest import code_request, push
-from tests.factories import ClientMetadataFactory, ConfidentialApplicationFactory
-from tests.flow_helpers import (
+from tests.helpers.factories import ClientMetadataFactory, ConfidentialApplicationFactory
+from tests.helpers.flow_helpers import (
     AUTHORIZE_PATH,
     STATE,
     Browser,
@@ -28,7 +28,7 @@ from tests.flow_helpers import (
 )
 
 # The browser, user and client fixtures of the flow helpers.
-pytest_plugins = ["tests.flow_fixtures"]
+pytest_plugins = ["tests.helpers.flow_fixtures"]
 
 pytestmark = pytest.mark.django_db
 

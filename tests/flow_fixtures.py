@@ -1,9 +1,0 @@
-"""The fixtures of tests/flow_helpers.py as a pytest plugin.
-
-A test module loads them with ``pytest_plugins = ["tests.flow_fixtures"]``
-instead of importing each fixture by name.
-"""
-
-from tests.flow_helpers import browser, logged_in_browser, skip_consent_app, user
-
-__all__ = ["browser", "logged_in_browser", "skip_consent_app", "user"]
