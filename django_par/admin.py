@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django
 from django import forms
@@ -14,8 +14,16 @@ from oauth2_provider.models import get_application_model
 from .models import ClientMetadata, PushedRequest
 
 
+if TYPE_CHECKING:  # django-stubs' generic admin classes; Django 4.2's are not subscriptable at run time
+    _PushedRequestAdminBase = admin.ModelAdmin[PushedRequest]
+    _ClientMetadataInlineBase = admin.StackedInline[ClientMetadata, Any]
+else:
+    _PushedRequestAdminBase = admin.ModelAdmin
+    _ClientMetadataInlineBase = admin.StackedInline
+
+
 @admin.register(PushedRequest)
-class PushedRequestAdmin(admin.ModelAdmin):
+class PushedRequestAdmin(_PushedRequestAdminBase):
     """Read-only view of pushed requests; the request_uri is never shown in full."""
 
     list_display = ("short_reference", "application", "state", "created_at", "expires_at")
@@ -61,7 +69,7 @@ class HttpsURLField(forms.URLField):
         return str(super().to_python(value))
 
 
-class ClientMetadataInline(admin.StackedInline):
+class ClientMetadataInline(_ClientMetadataInlineBase):
     model = ClientMetadata
     can_delete = True
     extra = 0

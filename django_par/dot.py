@@ -97,9 +97,14 @@ def django_request(request: OAuthlibRequest) -> HttpRequest:
     scheme and the Authorization header come out as the original request's:
     enough for client authentication and the issuer.
     """
-    rebuilt = HttpRequest()
+    rebuilt = _RebuiltRequest()
     rebuilt.META = dict(request.headers or {})
     rebuilt.path = rebuilt.path_info = urlsplit(request.uri).path
-    secure = rebuilt.META.get("wsgi.url_scheme") == "https" or bool(rebuilt.META.get("X_DJANGO_OAUTH_TOOLKIT_SECURE"))
-    rebuilt._get_scheme = lambda: "https" if secure else "http"  # type: ignore[method-assign]
     return rebuilt
+
+
+class _RebuiltRequest(HttpRequest):
+    def _get_scheme(self) -> str:
+        # As WSGIRequest does: the scheme of the original request (DOT marks a secure one too).
+        secure = self.META.get("wsgi.url_scheme") == "https" or bool(self.META.get("X_DJANGO_OAUTH_TOOLKIT_SECURE"))
+        return "https" if secure else "http"

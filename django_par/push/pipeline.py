@@ -42,7 +42,7 @@ _LEGACY_REPORT_FILTER = _AuthorizationHeaderFilter() if django.VERSION < (5, 0) 
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
     if _LEGACY_REPORT_FILTER is not None and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter:
-        request.exception_reporter_filter = _LEGACY_REPORT_FILTER  # type: ignore[attr-defined]
+        request.exception_reporter_filter = _LEGACY_REPORT_FILTER
     params = read_form_parameters(request)
     client = authenticate_client(request, params)
     if "request_uri" in params:

@@ -128,12 +128,10 @@ class PushedAuthorizationMixin:
             expanded["approval_prompt"] = "force"
         elif "none" in prompts:
             expanded["approval_prompt"] = "auto"
-        query = QueryDict(mutable=True)
-        query.update(expanded)
-        query._mutable = False
-        request.GET = query
+        query_string = urlencode(expanded)
+        request.GET = QueryDict(query_string)
         # A copy: the WSGI environ (and so server access logs) keeps the short query.
-        request.META = {**request.META, "QUERY_STRING": query.urlencode()}
+        request.META = {**request.META, "QUERY_STRING": query_string}
 
     # -- DOT hooks -----------------------------------------------------------
 
