@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 from . import fapi2
-from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES
+from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, SETTINGS
 
 # DOT's own PAR (unreleased at the time of writing): its URL name and its
 # OAUTH2_PROVIDER["PAR_..."] switches.
@@ -47,6 +47,7 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
     ]
     errors.extend(_import_path_errors(user_settings))
     errors.extend(_lifetime_errors(user_settings))
+    errors.extend(_type_errors(user_settings))
     errors.extend(fapi2.configuration_errors())
     return errors
 
@@ -70,6 +71,33 @@ def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
                 errors.append(
                     Error(f"DJANGO_PAR[{key!r}]: cannot import {path!r}: {exc}", id="django_par.E003")
                 )
+    return errors
+
+
+def _has_type(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is list:
+        return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+    return isinstance(value, kind)
+
+
+def _type_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
+    """E008: a value that is not of its table entry's type (import paths and lifetimes have E003, E004)."""
+    errors: list[CheckMessage] = []
+    for key, setting in SETTINGS.items():
+        if key not in user_settings or setting.import_path or setting.seconds is not None:
+            continue
+        value = user_settings[key]
+        if value is None and setting.default is None:
+            continue  # an optional setting left unset
+        if not _has_type(value, setting.kind):
+            kind = "list of strings" if setting.kind is list else setting.kind.__name__
+            errors.append(Error(f"DJANGO_PAR[{key!r}] must be a {kind}, not {value!r}.", id="django_par.E008"))
     return errors
 
 

@@ -154,3 +154,29 @@ class TestFapi2Lifetime:
     @override_settings(DJANGO_PAR={"REQUEST_URI_LIFETIME": 599, "FAPI2_SECURITY_PROFILE": True})
     def test_fapi2_with_a_lifetime_under_600_seconds_passes(self):
         assert checks.check_settings() == []
+
+
+class TestSettingTypes:
+    @pytest.mark.parametrize(
+        "key, value",
+        [
+            ("STATE_MIN_LENGTH", "8"),
+            ("MAX_BODY_SIZE", True),
+            ("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "yes"),
+            ("ASYMMETRIC_SIGNING_ALGS", "RS256"),
+            ("ASYMMETRIC_SIGNING_ALGS", ["RS256", 1]),
+            ("CLIENT_CACHE_ALIAS", 3),
+            ("AUTHENTICATION_REALM", None),
+        ],
+    )
+    def test_a_value_of_the_wrong_type_is_e008(self, key: str, value: object) -> None:
+        with override_settings(DJANGO_PAR={key: value}):
+            assert error_ids(checks.check_settings()) == ["django_par.E008"]
+
+    @pytest.mark.parametrize(
+        "key, value",
+        [("STATE_MIN_LENGTH", 12), ("ASYMMETRIC_SIGNING_ALGS", ("ES256",)), ("CLIENT_CACHE_ALIAS", None), ("FAPI2_SECURITY_PROFILE", False)],
+    )
+    def test_a_value_of_the_right_type_passes(self, key: str, value: object) -> None:
+        with override_settings(DJANGO_PAR={key: value}):
+            assert error_ids(checks.check_settings()) == []
