@@ -8,12 +8,16 @@ upgrade is checked in one file.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
+from django.utils import timezone
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.models import get_access_token_model
+from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OAuthlibRequest
@@ -83,6 +87,33 @@ def check_with_dot(request: HttpRequest, params: Mapping[str, str], application:
             description = ERROR_DESCRIPTIONS.get(code, "The authorization request is invalid.")
         raise OAuthlibError(code, description) from None
     return list(scopes), dict(credentials)
+
+
+# The consent form fields DOT's AuthorizationView reads back on POST.
+CONSENT_FIELDS = ("redirect_uri", "client_id", "state", "response_type", "code_challenge", "code_challenge_method", "nonce")
+
+
+def consent_form_data(scopes: list[str], credentials: Mapping[str, Any], *, allow: str) -> dict[str, Any]:
+    """DOT's consent form data, filled from oauthlib's validation of the pushed request."""
+    data = {name: credentials[name] for name in CONSENT_FIELDS if credentials.get(name)}
+    data["scope"] = " ".join(scopes)
+    if credentials.get("claims"):
+        data["claims"] = json.dumps(credentials["claims"])
+    if allow:
+        data["allow"] = allow
+    return data
+
+
+def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[str, str]) -> bool:
+    """Whether DOT would approve silently: a skip_authorization client, or a live token covering the scopes."""
+    if application.skip_authorization:
+        return True
+    if "scope" in params:
+        scopes = params["scope"].split()
+    else:
+        scopes = get_scopes_backend().get_default_scopes(application=application, request=request)
+    tokens = get_access_token_model().objects.filter(user=request.user, application=application, expires__gt=timezone.now())
+    return any(token.allow_scopes(scopes) for token in tokens)
 
 
 def body_parameters(request: OAuthlibRequest) -> dict[str, str]:

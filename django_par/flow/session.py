@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -50,6 +51,21 @@ def login_hint(request: HttpRequest) -> dict[str, str]:
     if not hint:
         return {}
     return {"par_login_hint": hint.get("username", ""), "par_login_hint_realm": hint.get("realm", "")}
+
+
+def login_is_stale(request: HttpRequest, flow_started_at: datetime, parameters: Mapping[str, str]) -> bool:
+    """True when ``prompt=login`` or ``max_age`` asks for a login the user has not done.
+
+    OIDC Core §3.1.2.1: a login since this flow started satisfies both.
+    """
+    auth_time = request.session.get(AUTH_TIME_SESSION_KEY)
+    if auth_time is not None and auth_time >= flow_started_at.timestamp():
+        return False
+    if "login" in parameters.get("prompt", "").split():
+        return True
+    if "max_age" in parameters:
+        return auth_time is None or time.time() - auth_time > int(parameters["max_age"])
+    return False
 
 
 # Session key holding the time (epoch seconds) the user last authenticated.

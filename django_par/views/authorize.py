@@ -10,32 +10,23 @@ only ``client_id`` and ``request_uri``.
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model
-from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 
 from .. import dot
 from ..clients.registry import load_application
 from ..errors import OAuthError
-from ..flow.session import AUTH_TIME_SESSION_KEY, remember_login_hint
+from ..flow.session import login_is_stale, remember_login_hint
 from ..models import PushedRequest
 from ..flow.delivery import deliver, error_response_url
 from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
 from .responses import html_error_response
 from ..push.parameters import check_with_dot
-
-# The consent form fields DOT reads back on POST, filled from the pushed request.
-CONSENT_FIELDS = ("redirect_uri", "client_id", "state", "response_type", "code_challenge", "code_challenge_method", "nonce")
-
 
 class PushedAuthorizationMixin:
     """Resolve ``request_uri`` for DOT's ``AuthorizationView``; enforce required PAR."""
@@ -70,12 +61,13 @@ class PushedAuthorizationMixin:
     def dispatch_pushed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         params = self.pushed_parameters
         prompts = set(params.get("prompt", "").split())
-        needs_login = not request.user.is_authenticated or self.login_is_stale(request, params, prompts)
+        assert self.pushed_request is not None and self.pushed_request.used_at is not None
+        needs_login = not request.user.is_authenticated or login_is_stale(request, self.pushed_request.used_at, params)
         if "none" in prompts:
             # OIDC Core §3.1.2.1: no UI; answer with an error instead.
             if needs_login:
                 return self.prompt_none_error("login_required", "The user is not logged in.")
-            if not self.has_prior_consent(request, params):
+            if not dot.has_prior_consent(request, self.pushed_request.application, params):
                 return self.prompt_none_error("consent_required", "The user has not yet approved this client.")
         elif needs_login:
             remember_login_hint(request, params)
@@ -84,33 +76,6 @@ class PushedAuthorizationMixin:
             return redirect_to_login(short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
         self.expand_request(request, params, prompts)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
-
-    def login_is_stale(self, request: HttpRequest, params: dict[str, str], prompts: set[str]) -> bool:
-        """True when prompt=login or max_age asks for a login the user has not done."""
-        auth_time = request.session.get(AUTH_TIME_SESSION_KEY)
-        assert self.pushed_request is not None and self.pushed_request.used_at is not None
-        # A login since this flow started satisfies both prompt=login and max_age.
-        if auth_time is not None and auth_time >= self.pushed_request.used_at.timestamp():
-            return False
-        if "login" in prompts:
-            return True
-        if "max_age" in params:
-            return auth_time is None or time.time() - auth_time > int(params["max_age"])
-        return False
-
-    def has_prior_consent(self, request: HttpRequest, params: dict[str, str]) -> bool:
-        assert self.pushed_request is not None
-        application = self.pushed_request.application
-        if application.skip_authorization:
-            return True
-        if "scope" in params:
-            scopes = params["scope"].split()
-        else:
-            scopes = get_scopes_backend().get_default_scopes(application=application, request=request)
-        tokens = get_access_token_model().objects.filter(
-            user=request.user, application=application, expires__gt=timezone.now()
-        )
-        return any(token.allow_scopes(scopes) for token in tokens)
 
     def prompt_none_error(self, error: str, description: str) -> HttpResponse:
         assert self.pushed_request is not None
@@ -161,13 +126,7 @@ class PushedAuthorizationMixin:
             scopes, credentials = check_with_dot(self.request, self.pushed_parameters, self.pushed_request.application)
         except OAuthError:
             return {}  # validated when pushed; DOT's form then reports the invalid POST
-        data = {name: credentials[name] for name in CONSENT_FIELDS if credentials.get(name)}
-        data["scope"] = " ".join(scopes)
-        if credentials.get("claims"):
-            data["claims"] = json.dumps(credentials["claims"])
-        if self.request.POST.get("allow"):
-            data["allow"] = self.request.POST["allow"]
-        return data
+        return dot.consent_form_data(scopes, credentials, allow=self.request.POST.get("allow", ""))
 
     def spend_request_uri(self) -> None:
         """Consume the pushed request once, for this request's authorization response."""
