@@ -38,9 +38,9 @@ from tests.helpers.jwt_helpers import (
     ISSUER,
     PAR_ENDPOINT,
     TOKEN_ENDPOINT,
+    assert_pushed,
     assertion_claims,
     assertion_params,
-    assert_pushed,
     assertion_validator,  # noqa: F401  (fixture)
     b64url,
     client_assertion,
@@ -101,7 +101,9 @@ class TestPrivateKeyJwt:
     def test_other_accepted_audiences(self, client, user, app, aud):
         code = code_for(client, user, app)
 
-        response = token_request(client, code_grant(code, **assertion_params(client_assertion(app.client_id, KEY, "PS256", aud=aud))))
+        response = token_request(
+            client, code_grant(code, **assertion_params(client_assertion(app.client_id, KEY, "PS256", aud=aud)))
+        )
 
         assert response.status_code == 200, response.content
 
@@ -124,7 +126,9 @@ class TestPrivateKeyJwt:
 
         response = client.post(
             "/o/token/",
-            data=code_grant(code, **assertion_params(client_assertion(app.client_id, KEY, "PS256", aud=TOKEN_ENDPOINT))),
+            data=code_grant(
+                code, **assertion_params(client_assertion(app.client_id, KEY, "PS256", aud=TOKEN_ENDPOINT))
+            ),
             secure=True,
         )
 
@@ -178,7 +182,9 @@ class TestPrivateKeyJwt:
         code = code_for(client, user, app)
         claims = {"aud": TOKEN_ENDPOINT, **overrides}
 
-        response = token_request(client, code_grant(code, **assertion_params(client_assertion(app.client_id, KEY, "PS256", **claims))))
+        response = token_request(
+            client, code_grant(code, **assertion_params(client_assertion(app.client_id, KEY, "PS256", **claims)))
+        )
 
         assert_token_error(response, 401, "invalid_client")
 
@@ -239,7 +245,9 @@ class TestPrivateKeyJwt:
         assertion = client_assertion(app.client_id, KEY, "PS256", aud=TOKEN_ENDPOINT)
 
         response = token_request(
-            client, code_grant(code, **assertion_params(assertion)), authorization=basic_auth(app.client_id, CLIENT_SECRET)
+            client,
+            code_grant(code, **assertion_params(assertion)),
+            authorization=basic_auth(app.client_id, CLIENT_SECRET),
         )
 
         assert_token_error(response, 401, "invalid_client")
@@ -276,7 +284,9 @@ class TestRegisteredMethodAtTheTokenEndpoint:
         refused = token_request(client, code_grant(code, **assertion_params(assertion)))
         assert_token_error(refused, 401, "invalid_client")
 
-        accepted = token_request(client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        accepted = token_request(
+            client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
         assert accepted.status_code == 200, accepted.content
 
     def test_client_secret_post_client_cannot_use_basic(self, client, user):
@@ -284,7 +294,9 @@ class TestRegisteredMethodAtTheTokenEndpoint:
         ClientMetadata.objects.create(application=application, token_endpoint_auth_method="client_secret_post")
         code = log_in_and_consent(Browser(), user, application, push_request_with_post(client, application))
 
-        refused = token_request(client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        refused = token_request(
+            client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
         assert_token_error(refused, 401, "invalid_client")
 
         accepted = token_request(client, code_grant(code, client_id=application.client_id, client_secret=CLIENT_SECRET))
@@ -295,7 +307,9 @@ class TestRegisteredMethodAtTheTokenEndpoint:
         code = log_in_and_consent(Browser(), user, application, push_request(application))
         settings.DJANGO_PAR = {"FAPI2_SECURITY_PROFILE": True}
 
-        response = token_request(client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = token_request(
+            client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
 
         assert_token_error(response, 401, "invalid_client")
 
@@ -317,7 +331,9 @@ class TestOtherMethodsWithTheValidator:
         application = ConfidentialApplicationFactory()
         code = log_in_and_consent(Browser(), user, application, push_request(application))
 
-        response = token_request(client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = token_request(
+            client, code_grant(code), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
 
         assert response.status_code == 200, response.content
 
@@ -441,7 +457,9 @@ class TestVerifiedSecretCacheAtTheTokenEndpoint:
             assert hashes.count == 2
             tokens = tokens_of(redeem(client, application, code, how))
             assert hashes.count == 3
-            assert_token_error(refresh(client, application, tokens["refresh_token"], how, WRONG_SECRET), 401, "invalid_client")
+            assert_token_error(
+                refresh(client, application, tokens["refresh_token"], how, WRONG_SECRET), 401, "invalid_client"
+            )
             tokens_of(refresh(client, application, tokens["refresh_token"], how))
 
         # With the good secret cached, a wrong one is refused by the digest, without the slow hash.
@@ -496,7 +514,9 @@ class TestMethodPolicyAtTheTokenEndpoint:
         code = secret_client_code(client, user, application, "basic")
 
         response = token_request(
-            client, code_grant(code, client_id=other.client_id), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+            client,
+            code_grant(code, client_id=other.client_id),
+            authorization=basic_auth(application.client_id, CLIENT_SECRET),
         )
 
         assert_token_error(response, 401, "invalid_client")
@@ -529,13 +549,19 @@ class TestMethodPolicyAtTheTokenEndpoint:
         application = PublicApplicationFactory()
         code = log_in_and_consent(Browser(), user, application, push_request(application))
 
-        wrong_verifier = token_request(client, {**code_grant(code, client_id=application.client_id), "code_verifier": "x" * 43})
+        wrong_verifier = token_request(
+            client, {**code_grant(code, client_id=application.client_id), "code_verifier": "x" * 43}
+        )
         assert_token_error(wrong_verifier, 400, "invalid_grant")
 
         tokens = tokens_of(token_request(client, code_grant(code, client_id=application.client_id)))
         token = get_access_token_model().objects.get(token=tokens["access_token"])
         assert token.application == application and token.user == user
-        refreshed = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": application.client_id}
+        refreshed = {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": application.client_id,
+        }
         tokens_of(token_request(client, refreshed))
 
     def test_public_client_is_held_to_the_policy_too(self, client, user, settings):
@@ -559,8 +585,12 @@ class TestRevocationEndpoint:
         tokens = tokens_of(redeem(client, application, secret_client_code(client, user, application, how), how))
 
         with counting_slow_hashes() as hashes:
-            wrong = post_with_secret(client, application, how, WRONG_SECRET, REVOCATION_ENDPOINT, token=tokens["refresh_token"])
-            response = post_with_secret(client, application, how, url=REVOCATION_ENDPOINT, token=tokens["refresh_token"])
+            wrong = post_with_secret(
+                client, application, how, WRONG_SECRET, REVOCATION_ENDPOINT, token=tokens["refresh_token"]
+            )
+            response = post_with_secret(
+                client, application, how, url=REVOCATION_ENDPOINT, token=tokens["refresh_token"]
+            )
 
         assert_token_error(wrong, 401, "invalid_client")
         assert response.status_code == 200, response.content
@@ -569,7 +599,9 @@ class TestRevocationEndpoint:
 
     def test_private_key_jwt_client_revokes_with_an_assertion_not_its_secret(self, client, user, app):
         assertion = client_assertion(app.client_id, KEY, "PS256", aud=TOKEN_ENDPOINT)
-        tokens = tokens_of(token_request(client, code_grant(code_for(client, user, app), **assertion_params(assertion))))
+        tokens = tokens_of(
+            token_request(client, code_grant(code_for(client, user, app), **assertion_params(assertion)))
+        )
         revoke = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
 
         with_basic = revocation_request(client, revoke, authorization=basic_auth(app.client_id, CLIENT_SECRET))
@@ -610,7 +642,9 @@ class TestIntrospectionEndpoint:
 
         with counting_slow_hashes() as hashes:
             response = introspection_request(
-                client, {"token": tokens["access_token"]}, authorization=basic_auth(application.client_id, CLIENT_SECRET)
+                client,
+                {"token": tokens["access_token"]},
+                authorization=basic_auth(application.client_id, CLIENT_SECRET),
             )
 
         assert response.status_code == 200, response.content
@@ -665,7 +699,6 @@ class TestWithoutTheValidator:
         response = introspection_request(client, {"token": tokens["access_token"], "client_id": public.client_id})
 
         assert response.status_code == 403, response.content
-
 
 
 def push_request_with_post(client: Client, application: Any) -> str:
