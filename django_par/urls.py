@@ -3,9 +3,10 @@
     path("o/", include("django_par.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 
-Then ``authorize/`` and the discovery documents of this app take precedence
-over DOT's. For RFC 8414 metadata at the server root, also include
-``django_par.urls.metadata_urlpatterns`` at the root, before DOT's.
+Then ``authorize/``, ``token/`` and the discovery documents of this app take
+precedence over DOT's, whose URL names (``oauth2_provider:token`` among them)
+keep reversing to the same paths. For RFC 8414 metadata at the server root,
+also include ``django_par.urls.metadata_urlpatterns`` at the root, before DOT's.
 """
 
 from django.urls import path, re_path
@@ -13,6 +14,7 @@ from django.urls import path, re_path
 from .views.authorize import AuthorizationView
 from .views.metadata import ConnectDiscoveryInfoView, JwksInfoView, ServerMetadataView
 from .views.par import PushedAuthorizationRequestView
+from .views.token import TokenView
 
 app_name = "django_par"
 
@@ -25,6 +27,7 @@ metadata_urlpatterns = (
 urlpatterns = [
     path("par/", PushedAuthorizationRequestView.as_view(), name="par"),
     path("authorize/", AuthorizationView.as_view(), name="authorize"),
+    path("token/", TokenView.as_view(), name="token"),
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view(), name="openid-configuration"),
     path(".well-known/jwks.json", JwksInfoView.as_view(), name="jwks"),
     *metadata_urlpatterns,

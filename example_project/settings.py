@@ -75,6 +75,9 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
+    # Clients authenticate at /o/token/ through django_par's pipeline, as at /o/par/: JWT
+    # assertions too, and a hashed secret checked the slow way once, then cached.
+    "OAUTH2_VALIDATOR_CLASS": "django_par.clients.validator.OAuth2Validator",
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": oidc_signing_key(BASE_DIR / "oidc.key"),
     "SCOPES": {

@@ -1,10 +1,12 @@
 """DOT's request validator, authenticating clients through django_par's pipeline.
 
-Enable it so that DOT's token endpoint authenticates clients exactly as the PAR
-endpoint does: the same backends (secrets, ``private_key_jwt``,
-``client_secret_jwt``, public clients), the same per-client method policy and
-the same verified-secret cache, so a code exchange or a refresh by a client
-with a hashed secret does not pay the slow password hash every time::
+Enable it so that DOT's token endpoint (and its revocation and introspection
+endpoints, which authenticate clients through the same validator) authenticates
+clients exactly as the PAR endpoint does: the same backends (secrets,
+``private_key_jwt``, ``client_secret_jwt``, public clients), the same per-client
+method policy and the same verified-secret cache, so a code exchange or a
+refresh by a client with a hashed secret does not pay the slow password hash
+every time::
 
     OAUTH2_PROVIDER = {"OAUTH2_VALIDATOR_CLASS": "django_par.clients.validator.OAuth2Validator"}
 
@@ -20,11 +22,28 @@ from oauthlib.common import Request
 
 from .. import dot
 from ..errors import OAuthError
+from .base import AuthenticatedClient
 from .pipeline import authenticate_client
+from .public import PublicClient
+
+
+def _pipeline_client(request: Request) -> AuthenticatedClient | None:
+    """The client the pipeline authenticates for this oauthlib request, or None."""
+    try:
+        return authenticate_client(dot.django_request(request), dot.body_parameters(request))
+    except OAuthError:  # oauthlib answers invalid_client (401) for any failure
+        return None
+
+
+def _accept(request: Request, client: AuthenticatedClient) -> bool:
+    request.client = client.application
+    request.client_id = client.application.client_id
+    return True
 
 
 class ClientAuthenticationMixin:
-    """Client authentication at DOT's token endpoint by :func:`~django_par.clients.pipeline.authenticate_client`."""
+    """Client authentication at DOT's token, revocation and introspection endpoints by
+    :func:`~django_par.clients.pipeline.authenticate_client`."""
 
     def client_authentication_required(self, request: Request, *args: Any, **kwargs: Any) -> bool:
         if "client_assertion" in dot.body_parameters(request):
@@ -32,13 +51,18 @@ class ClientAuthenticationMixin:
         return super().client_authentication_required(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
 
     def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
-        try:
-            client = authenticate_client(dot.django_request(request), dot.body_parameters(request))
-        except OAuthError:  # oauthlib answers invalid_client (401) for any failure
-            return False
-        request.client = client.application
-        request.client_id = client.application.client_id
-        return True
+        """Credentials of a confidential client (RFC 6749 §2.3): a client_id alone is not enough.
+
+        oauthlib identifies public clients through :meth:`authenticate_client_id`; where it (or DOT's
+        introspection view) calls this hook directly, a public client must not pass by naming itself.
+        """
+        client = _pipeline_client(request)
+        return client is not None and client.method != PublicClient.method and _accept(request, client)
+
+    def authenticate_client_id(self, client_id: str, request: Request, *args: Any, **kwargs: Any) -> bool:
+        """A client that does not authenticate (RFC 6749 §3.2.1), under the same method policy."""
+        client = _pipeline_client(request)
+        return client is not None and client.application.client_id == client_id and _accept(request, client)
 
 
 class OAuth2Validator(ClientAuthenticationMixin, DotOAuth2Validator):

@@ -1,0 +1,51 @@
+"""DOT's token endpoint (RFC 6749 §3.2), served by django_par.
+
+Clients authenticate here through DOT's validator, which with
+``django_par.clients.validator`` is the same pipeline as at the PAR endpoint.
+The view itself adds what only a view can: Django's error reports (the 500
+page with ``DEBUG`` off, admin e-mails) hide every credential and grant in the
+body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
+only. It is also where later token-endpoint work (DPoP) hooks in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
+from oauth2_provider.views import TokenView as DotTokenView
+
+# Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
+# RFC 7523 §2.2; RFC 7636 §4.5; RFC 8628 §3.4): each would let a reader of a report act as the client.
+SENSITIVE_TOKEN_PARAMETERS = (
+    "client_secret",
+    "client_assertion",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "password",
+    "device_code",
+)
+
+
+def hide_token_parameters(request: HttpRequest) -> None:
+    """What ``sensitive_post_parameters`` sets, for the token endpoint's list."""
+    request.sensitive_post_parameters = SENSITIVE_TOKEN_PARAMETERS  # type: ignore[attr-defined]
+
+
+class TokenView(DotTokenView):
+    """DOT's ``TokenView``; its error reports show no credential nor grant."""
+
+    # Every variable of this call and of the calls below it (the validator, the hasher) too.
+    @method_decorator(sensitive_variables())
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        hide_token_parameters(request)
+        return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    def create_token_response(self, request: HttpRequest) -> Any:
+        # DOT's sensitive_post_parameters (on post in 3.0, on the grant's response in 3.4)
+        # replaced the list on its way here: set ours again before any credential is read.
+        hide_token_parameters(request)
+        return super().create_token_response(request)
