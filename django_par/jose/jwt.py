@@ -1,17 +1,18 @@
 """Verifying the signed JWTs clients send: client assertions (RFC 7523) and request objects (RFC 9101).
 
-One verification serves both. jwcrypto's :class:`jwcrypto.jwt.JWT` reads the
-compact JWS and checks the signature (its algorithm allow-list, its key lookup
-by ``kid`` in a :class:`~jwcrypto.jwk.JWKSet`, a key's ``use`` and
-``key_ops``). This module adds only what jwcrypto does not do, or does not do
-safely on hostile input:
+One verification serves both. jwcrypto reads the compact JWS (:class:`jwcrypto.jws.JWS`)
+and :class:`jwcrypto.jwt.JWT` checks the signature: only with the one allowed ``alg``,
+``expected_type="JWS"``, refusing keys whose ``use`` or ``key_ops`` exclude verifying,
+trying each candidate key of a :class:`~jwcrypto.jwk.JWKSet`. This module adds only
+what jwcrypto does not do, or does not do safely on hostile input:
 
 - the header and the claims *before* verification, for routing (``alg`` picks
   the client authentication method, ``sub`` names the client to load);
+- the compact form only (jwcrypto also reads a JSON serialization with two dots);
 - ``crit`` and ``b64`` refused (jwcrypto understands ``b64`` and accepts it);
-- a key's ``alg`` member (jwcrypto leaves it unchecked);
-- the refresh of a ``jwks_uri`` once for an unknown ``kid`` (jwcrypto raises
-  the same exception for an unknown ``kid`` and for a bad signature);
+- which keys are candidates: by ``kid``, and a key's ``alg`` member (jwcrypto leaves
+  it unchecked), with one refresh of the key set for an unknown ``kid`` (jwcrypto
+  raises the same exception for an unknown ``kid`` and for a bad signature);
 - the claim rules, with ``check_claims=False``: jwcrypto's own claim checks
   raise ``OverflowError`` or ``TypeError`` on an ``exp`` of ``Infinity``, a
   string or a list, do not look at ``iat`` or a maximum lifetime, and refuse
@@ -153,7 +154,7 @@ def _check_signature(parsed: UnverifiedJwt, algorithms: Collection[str], key_set
     try:
         candidates = _candidates(key_set(False), kid, alg)
         if kid is not None and not candidates:
-            # A key added since the key set was cached (RFC 7517 §5: kid selects among keys).
+            # RFC 7515 §4.1.4: kid names the key; one the cached set lacks may have been added since.
             candidates = _candidates(key_set(True), kid, alg)
     except KeyLookupError as exc:
         raise JwtError(str(exc)) from None
