@@ -21,7 +21,7 @@ from .. import fapi2
 from ..dot import issuer
 from ..errors import InvalidClient
 from ..inserts import insert
-from ..jose.jwt import JwtError, audiences, check_times, parse, verify_signature
+from ..jose.jwt import ClientClaims, JwtError, KeySource, Profile, parse, verify
 from ..jose.keys import client_key_set
 from ..models import UsedAssertion, client_metadata
 from .base import AuthenticatedClient, ClientAuthBackend
@@ -41,7 +41,7 @@ class ClientAssertionBackend(ClientAuthBackend):
     def algorithms(self) -> list[str]:
         raise NotImplementedError
 
-    def key_set(self, application: Any) -> Any:
+    def key_set(self, application: Any) -> KeySource:
         """A callable ``refresh -> JWKSet`` with the keys that may sign."""
         raise NotImplementedError
 
@@ -62,32 +62,37 @@ class ClientAssertionBackend(ClientAuthBackend):
         if application is None:
             raise InvalidClient("Client authentication failed.")
         try:
-            claims = verify_signature(parsed, self.algorithms(), self.key_set(application))
-            exp = self.check_claims(request, claims, application.client_id)
+            verified = verify(
+                parsed,
+                ASSERTION,
+                client_id=application.client_id,
+                audiences=accepted_audiences(request),
+                algorithms=self.algorithms(),
+                key_set=self.key_set(application),
+                max_lifetime=par_settings.ASSERTION_MAX_LIFETIME,
+            )
         except JwtError as exc:
             raise InvalidClient(f"Invalid client assertion: {exc}") from None
-        remember_jti(application.client_id, claims["jti"], exp)
+        remember_jti(application.client_id, verified.claims["jti"], verified.exp)
         return AuthenticatedClient(application, self.method)
 
-    def check_claims(self, request: Any, claims: dict[str, Any], client_id: str) -> float:
-        # RFC 7523 §3: iss and sub are the client_id; aud names this server.
-        if claims.get("iss") != client_id or claims.get("sub") != client_id:
-            raise JwtError("iss and sub must both be the client_id.")
-        # A trailing slash does not make another audience.
-        named = {aud.rstrip("/") for aud in audiences(claims)}
-        own_issuer = issuer(request)
-        if own_issuer not in named:
-            # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
-            endpoints = (
-                []
-                if par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY or fapi2.assertion_audience_issuer_only()
-                else endpoint_urls(own_issuer, "oauth2_provider:token", "django_par:par")
-            )
-            if not named & {url.rstrip("/") for url in endpoints}:
-                raise JwtError("The aud claim does not name this server.")
-        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
-            raise JwtError("The jti claim is required.")
-        return check_times(claims, par_settings.ASSERTION_MAX_LIFETIME)
+
+# RFC 7523 §3: iss and sub are the client_id, aud names this server, jti is there for replay checks.
+ASSERTION = Profile(
+    client_claims=(ClientClaims(("iss", "sub"), "iss and sub must both be the client_id."),),
+    audience_error="The aud claim does not name this server.",
+    required=("jti",),
+)
+
+
+def accepted_audiences(request: Any) -> set[str]:
+    """What a client assertion's aud may name, without a trailing slash."""
+    own_issuer = issuer(request)
+    if par_settings.ASSERTION_AUDIENCE_ISSUER_ONLY or fapi2.assertion_audience_issuer_only():
+        return {own_issuer}
+    # RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint.
+    endpoints = endpoint_urls(own_issuer, "oauth2_provider:token", "django_par:par")
+    return {own_issuer, *(url.rstrip("/") for url in endpoints)}
 
 
 def endpoint_urls(issuer_url: str, *url_names: str) -> list[str]:
@@ -139,7 +144,7 @@ class PrivateKeyJwt(ClientAssertionBackend):
     def algorithms(self) -> list[str]:
         return par_settings.ASYMMETRIC_SIGNING_ALGS
 
-    def key_set(self, application: Any) -> Any:
+    def key_set(self, application: Any) -> KeySource:
         metadata = client_metadata(application)
         return lambda refresh: client_key_set(metadata, refresh=refresh)
 
@@ -159,7 +164,7 @@ class ClientSecretJwt(ClientAssertionBackend):
     def algorithms(self) -> list[str]:
         return par_settings.HMAC_SIGNING_ALGS
 
-    def key_set(self, application: Any) -> Any:
+    def key_set(self, application: Any) -> KeySource:
         secret = application.client_secret or ""
         try:
             identify_hasher(secret)

@@ -11,7 +11,7 @@ from ..clients.base import AuthenticatedClient
 from ..conf import par_settings
 from ..dot import issuer
 from ..errors import InvalidRequest, InvalidRequestObject
-from ..jose.jwt import JwtError, audiences, check_times, parse, verify_signature
+from ..jose.jwt import ClientClaims, JwtError, Profile, parse, verify
 from ..jose.keys import client_key_set
 from ..models import client_metadata
 
@@ -33,29 +33,36 @@ def request_object_parameters(request: HttpRequest, client: AuthenticatedClient,
     if metadata.request_object_signing_alg:
         algorithms = [alg for alg in algorithms if alg == metadata.request_object_signing_alg]
     try:
-        claims = verify_signature(parsed, algorithms, lambda refresh: client_key_set(metadata, refresh=refresh))
-        check_claims(request, claims, client.application.client_id)
+        verified = verify(
+            parsed,
+            REQUEST_OBJECT,
+            client_id=client.application.client_id,
+            audiences={issuer(request)},
+            algorithms=algorithms,
+            key_set=lambda refresh: client_key_set(metadata, refresh=refresh),
+            max_lifetime=par_settings.REQUEST_OBJECT_MAX_LIFETIME,
+        )
     except JwtError as exc:
         raise InvalidRequestObject(str(exc)) from None
-    return {name: _as_parameter(name, value) for name, value in claims.items() if name not in JWT_CLAIMS}
+    return {name: _as_parameter(name, value) for name, value in verified.claims.items() if name not in JWT_CLAIMS}
 
 
 # Claims about the JWT itself, not authorization parameters.
 JWT_CLAIMS = frozenset({"iss", "aud", "exp", "nbf", "iat", "jti", "sub"})
 
-
-def check_claims(request: HttpRequest, claims: dict[str, Any], client_id: str) -> None:
-    if claims.get("client_id") != client_id:
+REQUEST_OBJECT = Profile(
+    client_claims=(
         # RFC 9126 §3: the request object's client_id is the authenticated client.
-        raise JwtError("The client_id claim does not match the authenticated client.")
-    if claims.get("iss") != client_id:
-        raise JwtError("The iss claim must be the client_id.")
-    if issuer(request) not in {aud.rstrip("/") for aud in audiences(claims)}:
-        raise JwtError("The aud claim must be the issuer.")
+        ClientClaims(("client_id",), "The client_id claim does not match the authenticated client."),
+        # RFC 9101 §4: iss is the client_id of the client that signed it.
+        ClientClaims(("iss",), "The iss claim must be the client_id."),
+    ),
+    # RFC 9101 §4: aud names the authorization server (its issuer).
+    audience_error="The aud claim must be the issuer.",
     # RFC 9101 §6.3: a request object never nests another.
-    if "request" in claims or "request_uri" in claims:
-        raise JwtError("A request object must not contain request or request_uri.")
-    check_times(claims, par_settings.REQUEST_OBJECT_MAX_LIFETIME)
+    forbidden=("request", "request_uri"),
+    forbidden_error="A request object must not contain request or request_uri.",
+)
 
 
 def _is_utf8_text(value: str) -> bool:

@@ -11,7 +11,8 @@ import hmac
 import json
 import threading
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 from unittest import mock
 
@@ -19,7 +20,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import close_old_connections, connection
 from django.test import Client, override_settings
-from jwcrypto import jwk
+from jwcrypto import jwk, jws
 from jwcrypto.jws import JWSCore
 
 from django_par.models import ClientMetadata, PushedRequest, UsedAssertion
@@ -445,6 +446,16 @@ class TestPrivateKeyJwtRefused:
     @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "e30.e30", "é.e30.e30", "e30.e30.*"], ids=["no-dots", "garbage", "two-parts", "non-ascii", "bad-signature-encoding"])
     def test_malformed_assertion(self, client, ec_client, token):
         assert_invalid_client(push_assertion(client, ec_client, token), "Invalid client assertion")
+
+    def test_json_serialization_is_refused_rfc7519_1(self, client, ec_client):
+        # jwcrypto alone reads a JSON-serialized JWS with exactly two dots (here in the unprotected header).
+        signed = jws.JWS(json.dumps(assertion_claims(ec_client.client_id)).encode())
+        signed.add_signature(private_key("EC"), alg="ES256", protected=json.dumps({"alg": "ES256"}), header={"x": "a.b.c"})
+
+        response = push_assertion(client, ec_client, signed.serialize())
+
+        assert_invalid_client(response, "Invalid client assertion: The JWT is malformed")
+        assert not UsedAssertion.objects.exists()
 
     def test_assertion_and_basic_header_together_rfc6749_2_3(self, client, ec_client):
         token = client_assertion(ec_client.client_id)

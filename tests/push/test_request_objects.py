@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
-from jwcrypto import jwk
+from jwcrypto import jwk, jws
+from jwcrypto.jws import JWSCore
 
 from django_par.models import ClientMetadata, PushedRequest
 from tests.conftest import assert_oauth_error, basic_auth, code_request
 from tests.helpers.factories import (
     CLIENT_SECRET,
     OTHER_REDIRECT_URI,
-    PlainSecretApplicationFactory,
     REDIRECT_URI,
     ConfidentialApplicationFactory,
+    PlainSecretApplicationFactory,
     PublicApplicationFactory,
 )
 from tests.helpers.jwt_helpers import (
@@ -353,6 +354,40 @@ class TestRefused:
         response = push_form(client, {"request": request_object(app)}, authorization=basic_auth(app.client_id, "wrong"))
 
         assert_oauth_error(response, 401, "invalid_client", "Client authentication failed")
+
+
+    @pytest.mark.parametrize("header", [{"crit": ["b64"], "b64": True}, {"b64": True}], ids=["crit", "b64"])
+    def test_header_extensions_are_refused_rfc7515_4_1_11(self, client, app, header):
+        # jwcrypto understands b64 (RFC 7797) and would accept it; a JWT never needs it.
+        protected = json.dumps({"alg": "ES256", "kid": EC_KEY.get("kid"), **header})
+        parts = JWSCore("ES256", EC_KEY, protected, json.dumps(request_object_claims(app.client_id)).encode()).sign()
+        token = f"{parts['protected']}.{parts['payload'].decode()}.{parts['signature']}"
+
+        assert_invalid_request_object(push_request_object(client, app, token), "extension this server does not support")
+
+    def test_json_serialization_is_refused_rfc7519_1(self, client, app):
+        signed = jws.JWS(json.dumps(request_object_claims(app.client_id)).encode())
+        signed.add_signature(EC_KEY, alg="ES256", protected=json.dumps({"alg": "ES256"}), header={"kid": "a.b.c"})
+        token = signed.serialize()  # two dots, which jwcrypto alone would read as a JWS
+
+        assert_invalid_request_object(push_request_object(client, app, token), "The JWT is malformed")
+
+    @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+    @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1" + "0" * 400])
+    def test_non_finite_time_claim_is_refused_not_a_500(self, client, app, claim, value):
+        members = {**request_object_claims(app.client_id), claim: "@"}
+        token = sign(json.dumps(members).replace('"@"', value), EC_KEY, "ES256")
+
+        assert_invalid_request_object(push_request_object(client, app, token), f"The {claim} claim must be a finite number")
+
+
+class TestRegisteredClaimsOfOtherTypes:
+    def test_non_string_sub_and_jti_are_left_alone(self, client, app):
+        # RFC 7519 makes them StringOrURI, and jwcrypto's own claim checks would refuse them;
+        # a request object's sub and jti are not authorization parameters and were always dropped.
+        row = assert_pushed(push_request_object(client, app, request_object(app, sub=42, jti=7)))
+
+        assert "sub" not in row.parameters and "jti" not in row.parameters
 
 
 class TestRequiredSignedRequestObject:
