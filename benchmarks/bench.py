@@ -135,8 +135,19 @@ def group_cpu_ticks(pgid: int) -> dict[int, int]:
 
 def postgres_backend_pids(database: str) -> set[int]:
     """The server processes serving connections to ``database`` (PostgreSQL on this machine)."""
-    args = ["psql", "-h", CONFIG["pg_host"], "-p", CONFIG["pg_port"], "-U", CONFIG["pg_user"], "-d", "postgres", "-Atc",
-            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"]
+    args = [
+        "psql",
+        "-h",
+        CONFIG["pg_host"],
+        "-p",
+        CONFIG["pg_port"],
+        "-U",
+        CONFIG["pg_user"],
+        "-d",
+        "postgres",
+        "-Atc",
+        f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'",
+    ]
     output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return {int(line) for line in output.split()}
 
@@ -161,8 +172,19 @@ def service_pids(database: str | None) -> set[int]:
                 postgres[int(entry)] = int(fields[1])
     if database:
         pids |= {pid for pid, ppid in postgres.items() if ppid not in postgres}  # the postmaster
-        args = ["psql", "-h", CONFIG["pg_host"], "-p", CONFIG["pg_port"], "-U", CONFIG["pg_user"], "-d", "postgres", "-Atc",
-                f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' OR datname IS NULL"]
+        args = [
+            "psql",
+            "-h",
+            CONFIG["pg_host"],
+            "-p",
+            CONFIG["pg_port"],
+            "-U",
+            CONFIG["pg_user"],
+            "-d",
+            "postgres",
+            "-Atc",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' OR datname IS NULL",
+        ]
         output = subprocess.run(args, capture_output=True, text=True, check=True).stdout
         pids |= {int(line) for line in output.split()} & set(postgres)
     return pids
@@ -221,12 +243,23 @@ def sign_jwt(claims: dict, typ: str = "JWT", kid: str = "bench-1") -> str:
 def _assertion_body(args: tuple[str, str, str, int]) -> str:
     client_id, audience, base_body, _ = args
     now = int(time.time())
-    claims = {"iss": client_id, "sub": client_id, "aud": audience, "jti": uuid.uuid4().hex, "iat": now, "exp": now + 290}
-    return base_body + "&" + urllib.parse.urlencode(
-        {
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": sign_jwt(claims),
-        }
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + 290,
+    }
+    return (
+        base_body
+        + "&"
+        + urllib.parse.urlencode(
+            {
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": sign_jwt(claims),
+            }
+        )
     )
 
 
@@ -254,7 +287,9 @@ def run(args: list[str], env: dict, log_file: Path, **kwargs) -> subprocess.Comp
     with open(log_file, "a") as out:
         out.write(f"\n$ {' '.join(args)}\n")
         out.flush()
-        result = subprocess.run(args, check=False, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True, **kwargs)
+        result = subprocess.run(
+            args, check=False, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=out, text=True, **kwargs
+        )
         out.write(result.stdout)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:4])}... failed ({result.returncode}); see {log_file}")
@@ -290,16 +325,25 @@ class Server:
         args = [
             str(Path(PYTHON).with_name("gunicorn")),
             "benchmarks.wsgi:application",
-            "--worker-class", "sync",
-            "--workers", str(CONFIG["gunicorn_workers"]),
-            "--bind", f"127.0.0.1:{port}",
-            "--timeout", "120",
-            "--graceful-timeout", "5",
-            "--log-level", "warning",
-            "--error-logfile", "-",
+            "--worker-class",
+            "sync",
+            "--workers",
+            str(CONFIG["gunicorn_workers"]),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            "--error-logfile",
+            "-",
         ]
         self.log = open(log_file, "a")  # noqa: SIM115 (open while gunicorn runs, closed in stop())
-        self.process = subprocess.Popen(args, env=env, cwd=REPO, stdout=self.log, stderr=self.log, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, env=env, cwd=REPO, stdout=self.log, stderr=self.log, start_new_session=True
+        )
         self.pgid = self.process.pid
         self.pidfile.write_text(str(self.pgid))  # for run.sh's trap, should this script die hard
 
@@ -373,9 +417,11 @@ def wrk(scenario: Scenario, port: int, duration: float, bodies_file: Path | None
         f"-t{CONFIG['wrk_threads']}",
         f"-c{CONFIG['connections']}",
         f"-d{max(1, round(duration))}s",
-        "--timeout", "60s",
+        "--timeout",
+        "60s",
         "--latency",
-        "-s", str(LUA_SCRIPT),
+        "-s",
+        str(LUA_SCRIPT),
         f"http://127.0.0.1:{port}{scenario.path}",
     ]
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -427,8 +473,10 @@ class DatabaseRun:
             self.env["BENCH_SQLITE_PATH"] = str(workdir / "bench.sqlite3")
         else:
             self.env.update(
-                BENCH_PG_NAME=CONFIG["pg_name"], BENCH_PG_HOST=CONFIG["pg_host"],
-                BENCH_PG_PORT=CONFIG["pg_port"], BENCH_PG_USER=CONFIG["pg_user"],
+                BENCH_PG_NAME=CONFIG["pg_name"],
+                BENCH_PG_HOST=CONFIG["pg_host"],
+                BENCH_PG_PORT=CONFIG["pg_port"],
+                BENCH_PG_USER=CONFIG["pg_user"],
             )
         self.server: Server | None = None
         self.rounds: dict[str, list[dict]] = {}  # by scenario, one row per round measured
@@ -436,7 +484,21 @@ class DatabaseRun:
     # database lifecycle
 
     def psql(self, sql: str) -> None:
-        args = ["psql", "-h", CONFIG["pg_host"], "-p", CONFIG["pg_port"], "-U", CONFIG["pg_user"], "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql]
+        args = [
+            "psql",
+            "-h",
+            CONFIG["pg_host"],
+            "-p",
+            CONFIG["pg_port"],
+            "-U",
+            CONFIG["pg_user"],
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ]
         run(args, os.environ.copy(), self.log_file)
 
     def create_database(self) -> None:
@@ -463,7 +525,11 @@ class DatabaseRun:
         self.create_database()
         self.manage("migrate", "--noinput", "--verbosity", "0")
         self.manage("setup_demo", "--port", str(self.port))
-        prepared = json.loads(self.manage("bench_prepare", "--port", str(self.port), "--jwks", str(self.jwks_file)).strip().splitlines()[-1])
+        prepared = json.loads(
+            self.manage("bench_prepare", "--port", str(self.port), "--jwks", str(self.jwks_file))
+            .strip()
+            .splitlines()[-1]
+        )
         self.prepared = prepared
         self.cookie = f"{prepared['session_cookie_name']}={prepared['session_key']}"
 
@@ -488,16 +554,37 @@ class DatabaseRun:
     def scenario(self, name: str, expected_rate: float, warmup_s: float) -> Scenario:
         push = "/o/par/"
         if name == "floor":
-            return Scenario(name, "POST", "/bench/floor/", 201, '"id"', bodies=["value=benchmark-floor"],
-                            description="bare Django view: parse form, INSERT one row, 201 JSON")
+            return Scenario(
+                name,
+                "POST",
+                "/bench/floor/",
+                201,
+                '"id"',
+                bodies=["value=benchmark-floor"],
+                description="bare Django view: parse form, INSERT one row, 201 JSON",
+            )
         if name == "push_public":
-            return Scenario(name, "POST", push, 201, '"request_uri"', bodies=[urllib.parse.urlencode(self.auth_params("demo-public"))],
-                            description="PAR push, public client demo-public (client_id only)")
+            return Scenario(
+                name,
+                "POST",
+                push,
+                201,
+                '"request_uri"',
+                bodies=[urllib.parse.urlencode(self.auth_params("demo-public"))],
+                description="PAR push, public client demo-public (client_id only)",
+            )
         if name == "push_confidential":
             credentials = base64.b64encode(b"demo-confidential:demo-confidential-secret").decode()
-            return Scenario(name, "POST", push, 201, '"request_uri"', bodies=[urllib.parse.urlencode(self.auth_params(None))],
-                            authorization=f"Basic {credentials}",
-                            description="PAR push, HTTP Basic demo-confidential, hashed secret")
+            return Scenario(
+                name,
+                "POST",
+                push,
+                201,
+                '"request_uri"',
+                bodies=[urllib.parse.urlencode(self.auth_params(None))],
+                authorization=f"Basic {credentials}",
+                description="PAR push, HTTP Basic demo-confidential, hashed secret",
+            )
         if name == "push_private_key_jwt":
             client_id = self.prepared["pkjwt_client_id"]
             base_body = urllib.parse.urlencode(self.auth_params(client_id))
@@ -507,29 +594,62 @@ class DatabaseRun:
             started = time.monotonic()
             bodies = assertion_bodies(self.key_pem, count, client_id, self.issuer, base_body)
             log(f"  signed {count} client assertions in {time.monotonic() - started:.1f} s")
-            return Scenario(name, "POST", push, 201, '"request_uri"', bodies=bodies,
-                            description="PAR push, private_key_jwt (RS256, unique jti per request)",
-                            extra={"assertions": count})
+            return Scenario(
+                name,
+                "POST",
+                push,
+                201,
+                '"request_uri"',
+                bodies=bodies,
+                description="PAR push, private_key_jwt (RS256, unique jti per request)",
+                extra={"assertions": count},
+            )
         if name == "push_request_object":
             client_id = self.prepared["jar_client_id"]
             now = int(time.time())
-            claims = {"iss": client_id, "aud": self.issuer, "iat": now, "exp": now + 3000, **self.auth_params(client_id)}
+            claims = {
+                "iss": client_id,
+                "aud": self.issuer,
+                "iat": now,
+                "exp": now + 3000,
+                **self.auth_params(client_id),
+            }
             request_object = sign_jwt(claims, typ="oauth-authz-req+jwt")
-            return Scenario(name, "POST", push, 201, '"request_uri"',
-                            bodies=[urllib.parse.urlencode({"client_id": client_id, "request": request_object})],
-                            description="PAR push, public client bench-jar, signed request object (RS256)")
+            return Scenario(
+                name,
+                "POST",
+                push,
+                201,
+                '"request_uri"',
+                bodies=[urllib.parse.urlencode({"client_id": client_id, "request": request_object})],
+                description="PAR push, public client bench-jar, signed request object (RS256)",
+            )
         if name == "authorize_plain":
             query = urllib.parse.urlencode(self.auth_params("demo-public"))
-            return Scenario(name, "GET", f"/o/authorize/?{query}", 200, 'id="authorizationForm"', cookie=self.cookie,
-                            description="GET /o/authorize/ with all parameters, logged in: consent page")
+            return Scenario(
+                name,
+                "GET",
+                f"/o/authorize/?{query}",
+                200,
+                'id="authorizationForm"',
+                cookie=self.cookie,
+                description="GET /o/authorize/ with all parameters, logged in: consent page",
+            )
         if name == "authorize_request_uri":
             status, body = http("POST", f"{self.base}/o/par/", urllib.parse.urlencode(self.auth_params("demo-public")))
             if status != 201:
                 raise RuntimeError(f"push for authorize_request_uri answered {status}: {body[:300]}")
             request_uri = json.loads(body)["request_uri"]
             query = urllib.parse.urlencode({"client_id": "demo-public", "request_uri": request_uri})
-            return Scenario(name, "GET", f"/o/authorize/?{query}", 200, 'id="authorizationForm"', cookie=self.cookie,
-                            description="GET /o/authorize/?client_id&request_uri, logged in: consent page (reloads of a flow in use)")
+            return Scenario(
+                name,
+                "GET",
+                f"/o/authorize/?{query}",
+                200,
+                'id="authorizationForm"',
+                cookie=self.cookie,
+                description="GET /o/authorize/?client_id&request_uri, logged in: consent page (reloads of a flow in use)",
+            )
         raise ValueError(name)
 
     def smoke(self, scenario: Scenario) -> dict:
@@ -543,13 +663,22 @@ class DatabaseRun:
         if scenario.name == "push_private_key_jwt":
             # A fresh assertion: the wrk runs must find every jti of theirs unused.
             _load_signing_key(self.key_pem)
-            body = _assertion_body((self.prepared["pkjwt_client_id"], self.issuer, urllib.parse.urlencode(self.auth_params(self.prepared["pkjwt_client_id"])), 0))
+            body = _assertion_body(
+                (
+                    self.prepared["pkjwt_client_id"],
+                    self.issuer,
+                    urllib.parse.urlencode(self.auth_params(self.prepared["pkjwt_client_id"])),
+                    0,
+                )
+            )
         started = time.perf_counter()
         status, text = http(scenario.method, self.base + scenario.path, body, headers)
         elapsed = time.perf_counter() - started
         ok = status == scenario.expect_status and scenario.expect_text in text
         if not ok:
-            raise RuntimeError(f"{scenario.name}: expected {scenario.expect_status} with {scenario.expect_text!r}, got {status}: {text[:500]}")
+            raise RuntimeError(
+                f"{scenario.name}: expected {scenario.expect_status} with {scenario.expect_text!r}, got {status}: {text[:500]}"
+            )
         return {"status": status, "seconds": elapsed}
 
     def measure(self, name: str, round_number: int) -> dict:
@@ -660,7 +789,9 @@ class DatabaseRun:
         return {name: summarize(rows) for name, rows in self.rounds.items()}
 
     def run_http(self) -> None:
-        names = [name for name in SCENARIOS if not CONFIG["scenarios"] or name in CONFIG["scenarios"] or name == "floor"]
+        names = [
+            name for name in SCENARIOS if not CONFIG["scenarios"] or name in CONFIG["scenarios"] or name == "floor"
+        ]
         self.server = Server(self.env, self.port, self.workdir, self.log_file)
         try:
             self.server.wait_ready()
@@ -673,8 +804,15 @@ class DatabaseRun:
             self.server = None
 
     def run_storage(self) -> dict:
-        args = ["bench_storage", "--small", str(CONFIG["storage_small"]), "--large", str(CONFIG["storage_large"]),
-                "--lookups", str(CONFIG["storage_lookups"])]
+        args = [
+            "bench_storage",
+            "--small",
+            str(CONFIG["storage_small"]),
+            "--large",
+            str(CONFIG["storage_large"]),
+            "--lookups",
+            str(CONFIG["storage_lookups"]),
+        ]
         if CONFIG["storage_purge"]:
             args += ["--purge", "--purge-timeout", str(CONFIG["purge_timeout_s"])]
         started = time.monotonic()
@@ -683,7 +821,11 @@ class DatabaseRun:
         log(
             f"  {self.vendor} storage: lookup {storage['small']['median_us']:.0f} us at {storage['small']['rows']} rows, "
             f"{storage['large']['median_us']:.0f} us at {storage['large']['rows']} rows (x{storage['ratio']:.2f})"
-            + (f"; purge: {storage['purge']['deleted_rows']} of {storage['purge']['expired_rows']} expired rows in {storage['purge']['seconds']:.1f} s" if "purge" in storage else "")
+            + (
+                f"; purge: {storage['purge']['deleted_rows']} of {storage['purge']['expired_rows']} expired rows in {storage['purge']['seconds']:.1f} s"
+                if "purge" in storage
+                else ""
+            )
         )
         return storage
 
@@ -752,34 +894,56 @@ def evaluate_targets(runs: dict[str, dict]) -> list[dict]:
                 continue
             passed = measured >= limit if kind.startswith("min") else measured <= limit
             verdict = "INVALID (errors in " + ", ".join(invalid) + ")" if invalid else ("PASS" if passed else "FAIL")
-            verdicts.append({
-                "target": description, "db": vendor, "limit": ("≥ " if kind.startswith("min") else "≤ ") + f"{limit:g}",
-                "limit_value": limit, "measured": measured, "measured_range": spread, "verdict": verdict,
-            })
+            verdicts.append(
+                {
+                    "target": description,
+                    "db": vendor,
+                    "limit": ("≥ " if kind.startswith("min") else "≤ ") + f"{limit:g}",
+                    "limit_value": limit,
+                    "measured": measured,
+                    "measured_range": spread,
+                    "verdict": verdict,
+                }
+            )
     return verdicts
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = [" | ".join(str(cell).ljust(width) for cell, width in zip(headers, widths))]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = [" | ".join(str(cell).ljust(width) for cell, width in zip(headers, widths, strict=True))]
     lines.append("-+-".join("-" * width for width in widths))
     for row in rows:
-        lines.append(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        lines.append(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
     return "\n".join(lines)
 
 
 def report(results: dict) -> str:
     out = []
     meta = results["meta"]
-    out.append(f"django-par benchmark, {meta['date']} (commit {meta['git_commit'][:10]}{' + uncommitted changes' if meta['git_dirty'] else ''})")
+    out.append(
+        f"django-par benchmark, {meta['date']} (commit {meta['git_commit'][:10]}{' + uncommitted changes' if meta['git_dirty'] else ''})"
+    )
     out.append(
         f"{meta['cpus']} CPUs ({meta['cpu_model']}); gunicorn sync x{CONFIG['gunicorn_workers']}, wrk -t{CONFIG['wrk_threads']} "
         f"-c{CONFIG['connections']}; {CONFIG['rounds']} interleaved rounds of {CONFIG['duration_s']:g} s per scenario, "
         f"{CONFIG['warmup_s']:g} s warm-up before round 1; CONN_MAX_AGE={CONFIG['conn_max_age']}; {meta['secret_cache']}"
     )
     out.append("")
-    out.append("Medians over rounds; a round's ratio is to the floor of the same round, the range is min–max over rounds:")
-    headers = ["scenario", "db", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "ratio to floor", "ratio range", "errors", "pg CPU ms/req"]
+    out.append(
+        "Medians over rounds; a round's ratio is to the floor of the same round, the range is min–max over rounds:"
+    )
+    headers = [
+        "scenario",
+        "db",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/req",
+        "ratio to floor",
+        "ratio range",
+        "errors",
+        "pg CPU ms/req",
+    ]
     rows = []
     for vendor, run_result in results["runs"].items():
         for name, row in run_result.get("scenarios", {}).items():
@@ -790,8 +954,20 @@ def report(results: dict) -> str:
                 spread += " (plain {:.2f}–{:.2f})".format(*row["ratio_to_plain_range"])
             errors = str(row["errors"]) + (" FLAGGED" if row["errors"] or row["notes"] else "")
             pg = f"{row['postgres_cpu_ms_per_req']:.2f}" if row["postgres_cpu_ms_per_req"] is not None else "-"
-            rows.append([name, vendor, f"{row['rps']:.0f}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}",
-                         f"{row['cpu_ms_per_req']:.2f}", ratio, spread, errors, pg])
+            rows.append(
+                [
+                    name,
+                    vendor,
+                    f"{row['rps']:.0f}",
+                    f"{row['p50_ms']:.1f}",
+                    f"{row['p99_ms']:.1f}",
+                    f"{row['cpu_ms_per_req']:.2f}",
+                    ratio,
+                    spread,
+                    errors,
+                    pg,
+                ]
+            )
     out.append(format_table(headers, rows))
     notes = [
         f"  {vendor} {name} {note}"
@@ -809,39 +985,74 @@ def report(results: dict) -> str:
     if notes:
         out.append("\nFlagged:\n" + "\n".join(notes))
     if busy:
-        out.append("\nOther work kept the machine busy during (cores, beside gunicorn, wrk, Redis and PostgreSQL's own): "
-                   + ", ".join(busy) + ". req/s and latency of these suffer; CPU ms/req much less (within ~15% in our runs).")
+        out.append(
+            "\nOther work kept the machine busy during (cores, beside gunicorn, wrk, Redis and PostgreSQL's own): "
+            + ", ".join(busy)
+            + ". req/s and latency of these suffer; CPU ms/req much less (within ~15% in our runs)."
+        )
     storage_rows = []
     for vendor, run_result in results["runs"].items():
         storage = run_result.get("storage")
         if storage:
             purge = storage.get("purge")
-            storage_rows.append([
-                vendor, f"{storage['small']['median_us']:.0f} us", f"{storage['large']['median_us']:.0f} us",
-                f"{storage['ratio']:.2f}x",
-                f"{storage['small']['median_wall_us']:.0f} / {storage['large']['median_wall_us']:.0f} us ({storage['ratio_wall']:.2f}x)",
-                f"{storage['large']['fill_s']:.1f} s",
-                (f"{purge['deleted_rows']} rows in {purge['seconds']:.1f} s ({purge['rows_per_s']:.0f}/s)"
-                 + ("" if purge["finished"] else f", stopped at {purge['timeout_s']:g} s of {purge['expired_rows']}")) if purge else "-",
-            ])
+            storage_rows.append(
+                [
+                    vendor,
+                    f"{storage['small']['median_us']:.0f} us",
+                    f"{storage['large']['median_us']:.0f} us",
+                    f"{storage['ratio']:.2f}x",
+                    f"{storage['small']['median_wall_us']:.0f} / {storage['large']['median_wall_us']:.0f} us ({storage['ratio_wall']:.2f}x)",
+                    f"{storage['large']['fill_s']:.1f} s",
+                    (
+                        f"{purge['deleted_rows']} rows in {purge['seconds']:.1f} s ({purge['rows_per_s']:.0f}/s)"
+                        + (
+                            ""
+                            if purge["finished"]
+                            else f", stopped at {purge['timeout_s']:g} s of {purge['expired_rows']}"
+                        )
+                    )
+                    if purge
+                    else "-",
+                ]
+            )
     if storage_rows:
         small, large = CONFIG["storage_small"], CONFIG["storage_large"]
         out.append("")
-        out.append("request_uri lookup (django_par.flow.lifecycle's query), CPU per lookup = this process + PostgreSQL backend:")
-        out.append(format_table(
-            ["db", f"@{small:,} rows", f"@{large:,} rows", "ratio", "wall time (ratio)", "fill", "purge_pushed_requests (half expired)"],
-            storage_rows,
-        ))
+        out.append(
+            "request_uri lookup (django_par.flow.lifecycle's query), CPU per lookup = this process + PostgreSQL backend:"
+        )
+        out.append(
+            format_table(
+                [
+                    "db",
+                    f"@{small:,} rows",
+                    f"@{large:,} rows",
+                    "ratio",
+                    "wall time (ratio)",
+                    "fill",
+                    "purge_pushed_requests (half expired)",
+                ],
+                storage_rows,
+            )
+        )
     out.append("")
     target_rows = []
     for t in results["targets"]:
         number = "{:.0f}" if t["limit_value"] >= 100 else "{:.2f}"
         spread = t["measured_range"]
-        target_rows.append([
-            t["target"], t["db"], t["limit"], number.format(t["measured"]) + ("" if t["limit_value"] >= 100 else "x"),
-            f"{number.format(spread[0])}–{number.format(spread[1])}" if spread else "-", t["verdict"],
-        ])
-    out.append(format_table(["target", "db", "limit", "measured (median)", "range over rounds", "verdict"], target_rows))
+        target_rows.append(
+            [
+                t["target"],
+                t["db"],
+                t["limit"],
+                number.format(t["measured"]) + ("" if t["limit_value"] >= 100 else "x"),
+                f"{number.format(spread[0])}–{number.format(spread[1])}" if spread else "-",
+                t["verdict"],
+            ]
+        )
+    out.append(
+        format_table(["target", "db", "limit", "measured (median)", "range over rounds", "verdict"], target_rows)
+    )
     return "\n".join(out)
 
 
@@ -908,7 +1119,7 @@ def main() -> int:
             if CONFIG["storage_large"] > 0:
                 log(f"{vendor}: storage scaling ({CONFIG['storage_large']:,} rows)")
                 run_result["storage"] = database.run_storage()
-        except Exception as error:  # noqa: BLE001 (measure the other database anyway; report what failed)
+        except Exception as error:
             failed = True
             run_result["scenarios"] = database.summaries()  # the rounds measured before the failure
             run_result["error"] = f"{error.__class__.__name__}: {error}"
@@ -918,7 +1129,7 @@ def main() -> int:
                 database.server.stop()
             try:
                 database.drop_database()
-            except Exception as error:  # noqa: BLE001 (cleanup: report, go on)
+            except Exception as error:
                 log(f"{vendor}: could not drop the database: {error}")
     results["targets"] = evaluate_targets(results["runs"])
     text = report(results)

@@ -51,7 +51,16 @@ def main() -> None:
     pg_name = os.environ.setdefault("BENCH_PG_NAME", "django_par_bench_profile")
     os.environ.setdefault("BENCH_SQLITE_PATH", str(workdir / "profile.sqlite3"))
     os.environ.setdefault("BENCH_CACHE_PREFIX", f"django-par-profile-{os.getpid()}")
-    psql = ["psql", "-h", os.environ.get("BENCH_PG_HOST", "127.0.0.1"), "-U", os.environ.get("BENCH_PG_USER", "postgres"), "-d", "postgres", "-qc"]
+    psql = [
+        "psql",
+        "-h",
+        os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
+        "-U",
+        os.environ.get("BENCH_PG_USER", "postgres"),
+        "-d",
+        "postgres",
+        "-qc",
+    ]
     if vendor == "postgresql":
         subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=True)
         subprocess.run([*psql, f'CREATE DATABASE "{pg_name}"'], check=True)
@@ -98,7 +107,13 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
         query = urllib.parse.urlencode(run.auth_params("demo-public"))
         response = client.post("/o/par/", query, content_type="application/x-www-form-urlencoded")
         request_uri = response.json()["request_uri"]
-        scenario = bench.Scenario(args.scenario, "GET", "/o/authorize/?" + urllib.parse.urlencode({"client_id": "demo-public", "request_uri": request_uri}), 200, 'id="authorizationForm"')
+        scenario = bench.Scenario(
+            args.scenario,
+            "GET",
+            "/o/authorize/?" + urllib.parse.urlencode({"client_id": "demo-public", "request_uri": request_uri}),
+            200,
+            'id="authorizationForm"',
+        )
     elif args.scenario == "push_private_key_jwt":
         scenario = run.scenario(args.scenario, expected_rate=args.requests / 15)
     else:

@@ -9,7 +9,7 @@ import os
 
 import django
 
-from example_project.settings import *  # noqa: F401,F403
+from example_project.settings import *  # noqa: F403
 from example_project.settings import DJANGO_PAR as EXAMPLE_DJANGO_PAR
 from example_project.settings import INSTALLED_APPS as EXAMPLE_INSTALLED_APPS
 
@@ -41,7 +41,10 @@ else:
     if django.VERSION >= (5, 1):
         # Django's advice for SQLite under concurrent writers: WAL, and write
         # transactions that take the lock up front instead of failing on upgrade.
-        _options = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", "transaction_mode": "IMMEDIATE"}
+        _options = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+        }
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

@@ -13,7 +13,6 @@ from oauth2_provider.models import get_application_model
 
 from .models import ClientMetadata, PushedRequest
 
-
 if TYPE_CHECKING:  # django-stubs' generic admin classes; Django 4.2's are not subscriptable at run time
     _PushedRequestAdminBase = admin.ModelAdmin[PushedRequest]
     _ClientMetadataInlineBase = admin.StackedInline[ClientMetadata, Any]
@@ -32,7 +31,16 @@ class PushedRequestAdmin(_PushedRequestAdminBase):
     list_filter = ("state", "application", "created_at")
     list_select_related = ("application",)
     search_fields = ("application__client_id",)
-    fields = ("short_reference", "application", "state", "parameters", "created_at", "expires_at", "used_at", "consumed_at")
+    fields = (
+        "short_reference",
+        "application",
+        "state",
+        "parameters",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "consumed_at",
+    )
     readonly_fields = fields
     actions = ["purge_expired"]
 

@@ -30,4 +30,6 @@ class DjangoParConfig(AppConfig):
 
         for model in (get_application_model(), ClientMetadata):
             for signal in (pre_save, post_save, post_delete):
-                signal.connect(evict_cached_application, sender=model, dispatch_uid=f"django_par.evict.{signal}.{model}")
+                signal.connect(
+                    evict_cached_application, sender=model, dispatch_uid=f"django_par.evict.{signal}.{model}"
+                )

@@ -68,9 +68,7 @@ def _import_path_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
             try:
                 import_string(path)
             except ImportError as exc:
-                errors.append(
-                    Error(f"DJANGO_PAR[{key!r}]: cannot import {path!r}: {exc}", id="django_par.E003")
-                )
+                errors.append(Error(f"DJANGO_PAR[{key!r}]: cannot import {path!r}: {exc}", id="django_par.E003"))
     return errors
 
 
@@ -118,7 +116,9 @@ def _lifetime_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
 @register(Tags.compatibility)
 def check_dot_builtin_par(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     dot_settings = getattr(settings, "OAUTH2_PROVIDER", {}) or {}
-    enabled = [name for name in dot_settings if name.startswith("PAR_") and name.endswith("ENABLED") and dot_settings[name]]
+    enabled = [
+        name for name in dot_settings if name.startswith("PAR_") and name.endswith("ENABLED") and dot_settings[name]
+    ]
     try:
         reverse(DOT_PAR_URL_NAME)
         enabled.append(f"URL {DOT_PAR_URL_NAME!r}")

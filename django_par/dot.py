@@ -45,7 +45,9 @@ def issuer(request: Any) -> str:
     return str(get_issuer(request)).rstrip("/")
 
 
-def validate_with_oauthlib(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[Any, dict[str, Any]]:
+def validate_with_oauthlib(
+    request: HttpRequest, params: Mapping[str, str], application: Any
+) -> tuple[Any, dict[str, Any]]:
     """oauthlib's validation of an authorization request, through DOT's server and validator.
 
     What oauthlib's ``AuthorizationEndpoint.validate_authorization_request``
@@ -63,7 +65,9 @@ def validate_with_oauthlib(request: HttpRequest, params: Mapping[str, str], appl
     return handler.validate_authorization_request(core_request)  # type: ignore[no-any-return]
 
 
-def validate_for_dot_view(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[Any, dict[str, Any]]:
+def validate_for_dot_view(
+    request: HttpRequest, params: Mapping[str, str], application: Any
+) -> tuple[Any, dict[str, Any]]:
     """:func:`validate_with_oauthlib` with oauthlib's errors wrapped as DOT's ``OAuthLibCore`` wraps them."""
     try:
         return validate_with_oauthlib(request, params, application)
@@ -73,7 +77,9 @@ def validate_for_dot_view(request: HttpRequest, params: Mapping[str, str], appli
         raise OAuthToolkitError(error=error) from None
 
 
-def check_with_dot(request: HttpRequest, params: Mapping[str, str], application: Any) -> tuple[list[str], dict[str, Any]]:
+def check_with_dot(
+    request: HttpRequest, params: Mapping[str, str], application: Any
+) -> tuple[list[str], dict[str, Any]]:
     """DOT's validation of an authorization request; oauthlib's scopes and credentials.
 
     An oauthlib error becomes django_par's :class:`~django_par.errors.OAuthlibError`.
@@ -90,7 +96,15 @@ def check_with_dot(request: HttpRequest, params: Mapping[str, str], application:
 
 
 # The consent form fields DOT's AuthorizationView reads back on POST.
-CONSENT_FIELDS = ("redirect_uri", "client_id", "state", "response_type", "code_challenge", "code_challenge_method", "nonce")
+CONSENT_FIELDS = (
+    "redirect_uri",
+    "client_id",
+    "state",
+    "response_type",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+)
 
 
 def consent_form_data(scopes: list[str], credentials: Mapping[str, Any], *, allow: str) -> dict[str, Any]:
@@ -112,7 +126,9 @@ def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[st
         scopes = params["scope"].split()
     else:
         scopes = get_scopes_backend().get_default_scopes(application=application, request=request)
-    tokens = get_access_token_model().objects.filter(user=request.user, application=application, expires__gt=timezone.now())
+    tokens = get_access_token_model().objects.filter(
+        user=request.user, application=application, expires__gt=timezone.now()
+    )
     return any(token.allow_scopes(scopes) for token in tokens)
 
 

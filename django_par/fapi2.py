@@ -64,7 +64,9 @@ def configuration_errors() -> list[CheckMessage]:
     lifetime = par_settings.get("REQUEST_URI_LIFETIME")
     # A lifetime that is not a number is reported by E004.
     if isinstance(lifetime, int) and lifetime > FAPI2_MAX_REQUEST_URI_LIFETIME:
-        errors.append(Error("FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.", id="django_par.E006"))
+        errors.append(
+            Error("FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.", id="django_par.E006")
+        )
     from oauth2_provider.settings import oauth2_settings
 
     from .clients.validator import ClientAuthenticationMixin

@@ -99,7 +99,9 @@ LOGIN_URL = "/accounts/login/"
 
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
-    "OIDC_RSA_PRIVATE_KEY": jwk.JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None).decode(),
+    "OIDC_RSA_PRIVATE_KEY": jwk.JWK.generate(kty="RSA", size=2048)
+    .export_to_pem(private_key=True, password=None)
+    .decode(),
     "SCOPES": {"openid": "OpenID Connect", "read": "Read", "write": "Write", "profile": "Profile"},
     "PKCE_REQUIRED": False,
 }

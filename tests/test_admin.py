@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_par.admin import ClientMetadataInline
-from django_par.models import PushedRequest
 from django_par.flow.request_uri import request_uri_digest
+from django_par.models import PushedRequest
 from tests.conftest import code_request, push
 from tests.helpers.factories import ClientMetadataFactory, ConfidentialApplicationFactory, PushedRequestFactory
 
@@ -142,9 +142,7 @@ class TestClientMetadataInline:
 
     def test_inline_shows_existing_metadata(self, admin_client):
         metadata = ClientMetadataFactory(token_endpoint_auth_method="client_secret_basic")
-        response = admin_client.get(
-            reverse("admin:oauth2_provider_application_change", args=[metadata.application.pk])
-        )
+        response = admin_client.get(reverse("admin:oauth2_provider_application_change", args=[metadata.application.pk]))
 
         (formset,) = [f for f in response.context["inline_admin_formsets"] if type(f.opts) is ClientMetadataInline]
         (form,) = formset.formset.forms

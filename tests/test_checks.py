@@ -175,7 +175,12 @@ class TestSettingTypes:
 
     @pytest.mark.parametrize(
         "key, value",
-        [("STATE_MIN_LENGTH", 12), ("ASYMMETRIC_SIGNING_ALGS", ("ES256",)), ("CLIENT_CACHE_ALIAS", None), ("FAPI2_SECURITY_PROFILE", False)],
+        [
+            ("STATE_MIN_LENGTH", 12),
+            ("ASYMMETRIC_SIGNING_ALGS", ("ES256",)),
+            ("CLIENT_CACHE_ALIAS", None),
+            ("FAPI2_SECURITY_PROFILE", False),
+        ],
     )
     def test_a_value_of_the_right_type_passes(self, key: str, value: object) -> None:
         with override_settings(DJANGO_PAR={key: value}):

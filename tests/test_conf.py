@@ -33,7 +33,9 @@ def test_settings_hold_no_policy() -> None:
 
 
 def test_values_are_converted_to_the_type_of_their_table_entry() -> None:
-    with override_settings(DJANGO_PAR={"JWKS_URI_TIMEOUT": 2, "CLIENT_CACHE_ALIAS": "default", "JWKS_URI_CA_BUNDLE": ""}):
+    with override_settings(
+        DJANGO_PAR={"JWKS_URI_TIMEOUT": 2, "CLIENT_CACHE_ALIAS": "default", "JWKS_URI_CA_BUNDLE": ""}
+    ):
         assert par_settings.JWKS_URI_TIMEOUT == 2.0 and isinstance(par_settings.JWKS_URI_TIMEOUT, float)
         assert par_settings.CLIENT_CACHE_ALIAS == "default"
         assert par_settings.JWKS_URI_CA_BUNDLE is None  # an empty optional value means unset

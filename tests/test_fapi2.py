@@ -126,7 +126,9 @@ class TestClientAuthentication:
     def test_client_secret_basic_is_refused(self, client):
         application = PlainSecretApplicationFactory()  # no metadata: any method would do without FAPI 2.0
 
-        response = push_form(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = push_form(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
 
         assert_invalid_client(response, "This client must authenticate with private_key_jwt")
 
@@ -140,7 +142,9 @@ class TestClientAuthentication:
     def test_client_registered_for_client_secret_basic_is_refused(self, client):
         application = jwt_client(KEY, method="client_secret_basic", application=PlainSecretApplicationFactory())
 
-        response = push_form(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = push_form(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
 
         assert_invalid_client(response, "This client must authenticate with private_key_jwt")
 

@@ -51,7 +51,9 @@ def test_a_sites_own_view_with_the_mixin_has_no_warning() -> None:
 
 @pytest.mark.django_db
 @override_settings(ROOT_URLCONF="tests.urls_own_view")
-def test_a_sites_own_view_with_the_mixin_resolves_request_uri(logged_in_browser: Browser, skip_consent_app: object) -> None:
+def test_a_sites_own_view_with_the_mixin_resolves_request_uri(
+    logged_in_browser: Browser, skip_consent_app: object
+) -> None:
     request_uri = push_request(skip_consent_app, scope="read", nonce=None)
     answer = authorization_response(logged_in_browser.get(authorize_url(skip_consent_app, request_uri)))
     assert answer["state"] == STATE

@@ -11,8 +11,8 @@ from django.dispatch import Signal
 from django.test import Client, RequestFactory, override_settings
 
 from django_par.errors import InvalidRequestUri
-from django_par.models import PushedRequest
 from django_par.flow.lifecycle import consume
+from django_par.models import PushedRequest
 from django_par.signals import request_consumed, request_first_used, request_pushed, request_rejected
 from tests.conftest import code_request, push
 from tests.helpers.factories import ClientMetadataFactory, ConfidentialApplicationFactory
@@ -156,7 +156,9 @@ def test_request_consumed_on_a_code(recorder: Recorder, logged_in_browser: Brows
     assert sent.stored_state == State.CONSUMED
 
 
-def test_request_consumed_on_an_error_response(recorder: Recorder, logged_in_browser: Browser, confidential_app: Any) -> None:
+def test_request_consumed_on_an_error_response(
+    recorder: Recorder, logged_in_browser: Browser, confidential_app: Any
+) -> None:
     request_uri = push_request(confidential_app)
     url = authorize_url(confidential_app, request_uri)
     logged_in_browser.get(url)
@@ -168,7 +170,9 @@ def test_request_consumed_on_an_error_response(recorder: Recorder, logged_in_bro
 def test_request_consumed_on_prompt_none_error(recorder: Recorder, browser: Browser, confidential_app: Any) -> None:
     request_uri = push_request(confidential_app, prompt="none")
     recorder.clear()
-    assert authorization_response(browser.get(authorize_url(confidential_app, request_uri)))["error"] == "login_required"
+    assert (
+        authorization_response(browser.get(authorize_url(confidential_app, request_uri)))["error"] == "login_required"
+    )
     assert recorder.names == ["first_used", "consumed"]
 
 
@@ -195,7 +199,9 @@ def test_request_rejected_at_resolution(
         query["request"] = "eyJhbGciOiJub25lIn0.e30."
         expected_error = "invalid_request"
     elif case == "expired":
-        PushedRequest.objects.filter(pk=pushed_row(request_uri).pk).update(expires_at=pushed_row(request_uri).created_at)
+        PushedRequest.objects.filter(pk=pushed_row(request_uri).pk).update(
+            expires_at=pushed_row(request_uri).created_at
+        )
     recorder.clear()
 
     response = logged_in_browser.client.get(AUTHORIZE_PATH, query)

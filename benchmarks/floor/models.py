@@ -6,3 +6,6 @@ class FloorRow(models.Model):
 
     value = models.CharField(max_length=64)
     created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.value

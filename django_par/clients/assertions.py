@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import nullcontext
 from collections.abc import Mapping
-from datetime import datetime, timezone as dt_timezone
+from contextlib import nullcontext
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from functools import lru_cache
 from typing import Any
 
-from django.contrib.auth.hashers import identify_hasher
 from django.conf import settings
+from django.contrib.auth.hashers import identify_hasher
 from django.db import IntegrityError, router, transaction
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from jwcrypto import jwk
 from jwcrypto.common import base64url_encode
 
-from ..conf import par_settings
 from .. import fapi2
+from ..conf import par_settings
 from ..dot import issuer
 from ..errors import InvalidClient
 from ..inserts import insert

@@ -9,7 +9,7 @@ applies the per-client method policy. The PAR endpoint calls
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -22,7 +22,7 @@ from ..models import client_metadata
 from .base import AuthenticatedClient, ClientAuthBackend
 
 
-@lru_cache(maxsize=None)
+@cache
 def _backend(path: str) -> ClientAuthBackend:
     backend: ClientAuthBackend = import_string(path)()
     return backend

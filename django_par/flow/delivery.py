@@ -24,9 +24,7 @@ from ..conf import par_settings
 from ..dot import issuer
 from ..models import client_metadata
 
-RESPONSE_MODES = frozenset(
-    {"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"}
-)
+RESPONSE_MODES = frozenset({"query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"})
 # JARM §2.3.4: the authorization server's response signing algorithms (its OIDC RSA key).
 AUTHORIZATION_SIGNING_ALGS = ("RS256", "PS256")
 DEFAULT_AUTHORIZATION_SIGNING_ALG = "RS256"

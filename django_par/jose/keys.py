@@ -52,9 +52,13 @@ def client_key_set(metadata: ClientMetadata, *, refresh: bool = False) -> jwk.JW
     cache = caches[par_settings.JWKS_CACHE_ALIAS]
     key = _cache_key(metadata.jwks_uri)
     document = cache.get(key)
-    if refresh and document is not None:
-        if cache.add(key + ".refreshed", True, par_settings.JWKS_URI_MIN_REFRESH_INTERVAL):
-            document = None
+    # A forced refresh at most once per interval and URI: anyone can send a made-up kid.
+    if (
+        refresh
+        and document is not None
+        and cache.add(key + ".refreshed", True, par_settings.JWKS_URI_MIN_REFRESH_INTERVAL)
+    ):
+        document = None
     if document is None:
         document = fetch_jwks(metadata.jwks_uri)
         cache.set(key, document, par_settings.JWKS_URI_CACHE_TTL)

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,39 +15,96 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ClientMetadata',
+            name="ClientMetadata",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('require_pushed_authorization_requests', models.BooleanField(default=False, help_text='Refuse authorization requests from this client that were not pushed.')),
-                ('token_endpoint_auth_method', models.CharField(blank=True, choices=[('', "DOT's usual rules"), ('client_secret_basic', 'client_secret_basic'), ('client_secret_post', 'client_secret_post'), ('client_secret_jwt', 'client_secret_jwt'), ('private_key_jwt', 'private_key_jwt'), ('none', 'none (public client)')], default='', help_text='The only client authentication method this client may use; blank allows any.', max_length=32)),
-                ('jwks', models.JSONField(blank=True, help_text="The client's public keys (a JWK Set).", null=True)),
-                ('jwks_uri', models.URLField(blank=True, help_text='Where the client publishes its JWK Set.')),
-                ('request_object_signing_alg', models.CharField(blank=True, help_text='The only algorithm allowed for request objects; blank allows any allowed one.', max_length=16)),
-                ('require_signed_request_object', models.BooleanField(default=False, help_text='Refuse pushed requests not sent as a signed request object.')),
-                ('application', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='par_metadata', to=oauth2_settings.APPLICATION_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "require_pushed_authorization_requests",
+                    models.BooleanField(
+                        default=False, help_text="Refuse authorization requests from this client that were not pushed."
+                    ),
+                ),
+                (
+                    "token_endpoint_auth_method",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "DOT's usual rules"),
+                            ("client_secret_basic", "client_secret_basic"),
+                            ("client_secret_post", "client_secret_post"),
+                            ("client_secret_jwt", "client_secret_jwt"),
+                            ("private_key_jwt", "private_key_jwt"),
+                            ("none", "none (public client)"),
+                        ],
+                        default="",
+                        help_text="The only client authentication method this client may use; blank allows any.",
+                        max_length=32,
+                    ),
+                ),
+                ("jwks", models.JSONField(blank=True, help_text="The client's public keys (a JWK Set).", null=True)),
+                ("jwks_uri", models.URLField(blank=True, help_text="Where the client publishes its JWK Set.")),
+                (
+                    "request_object_signing_alg",
+                    models.CharField(
+                        blank=True,
+                        help_text="The only algorithm allowed for request objects; blank allows any allowed one.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "require_signed_request_object",
+                    models.BooleanField(
+                        default=False, help_text="Refuse pushed requests not sent as a signed request object."
+                    ),
+                ),
+                (
+                    "application",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="par_metadata",
+                        to=oauth2_settings.APPLICATION_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'PAR client metadata',
-                'verbose_name_plural': 'PAR client metadata',
+                "verbose_name": "PAR client metadata",
+                "verbose_name_plural": "PAR client metadata",
             },
         ),
         migrations.CreateModel(
-            name='PushedRequest',
+            name="PushedRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_uri_digest', models.CharField(editable=False, max_length=64, unique=True)),
-                ('parameters', models.JSONField(help_text='The authorization request parameters, without client credentials.')),
-                ('state', models.CharField(choices=[('pushed', 'pushed'), ('in_use', 'in use'), ('consumed', 'consumed')], default='pushed', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('consumed_at', models.DateTimeField(blank=True, null=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pushed_requests', to=oauth2_settings.APPLICATION_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("request_uri_digest", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "parameters",
+                    models.JSONField(help_text="The authorization request parameters, without client credentials."),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pushed", "pushed"), ("in_use", "in use"), ("consumed", "consumed")],
+                        default="pushed",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("consumed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pushed_requests",
+                        to=oauth2_settings.APPLICATION_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pushed authorization request',
-                'verbose_name_plural': 'pushed authorization requests',
-                'ordering': ['-created_at'],
+                "verbose_name": "pushed authorization request",
+                "verbose_name_plural": "pushed authorization requests",
+                "ordering": ["-created_at"],
             },
         ),
     ]

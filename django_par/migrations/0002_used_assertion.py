@@ -4,22 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_par', '0001_initial'),
+        ("django_par", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsedAssertion',
+            name="UsedAssertion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_digest', models.CharField(editable=False, max_length=64, unique=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key_digest", models.CharField(editable=False, max_length=64, unique=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'verbose_name': 'used client assertion',
-                'verbose_name_plural': 'used client assertions',
+                "verbose_name": "used client assertion",
+                "verbose_name_plural": "used client assertions",
             },
         ),
     ]

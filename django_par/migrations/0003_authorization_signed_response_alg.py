@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_par', '0002_used_assertion'),
+        ("django_par", "0002_used_assertion"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clientmetadata',
-            name='authorization_signed_response_alg',
-            field=models.CharField(blank=True, choices=[('RS256', 'RS256'), ('PS256', 'PS256')], help_text='Signing algorithm of JWT-secured authorization responses (JARM); blank: RS256.', max_length=16),
+            model_name="clientmetadata",
+            name="authorization_signed_response_alg",
+            field=models.CharField(
+                blank=True,
+                choices=[("RS256", "RS256"), ("PS256", "PS256")],
+                help_text="Signing algorithm of JWT-secured authorization responses (JARM); blank: RS256.",
+                max_length=16,
+            ),
         ),
     ]

@@ -4,28 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_par', '0003_authorization_signed_response_alg'),
+        ("django_par", "0003_authorization_signed_response_alg"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='pushedrequest',
-            name='request_uri_digest',
+            model_name="pushedrequest",
+            name="request_uri_digest",
             field=models.CharField(editable=False, max_length=64),
         ),
         migrations.AlterField(
-            model_name='usedassertion',
-            name='key_digest',
+            model_name="usedassertion",
+            name="key_digest",
             field=models.CharField(editable=False, max_length=64),
         ),
         migrations.AddConstraint(
-            model_name='pushedrequest',
-            constraint=models.UniqueConstraint(fields=('request_uri_digest',), name='django_par_unique_request_uri'),
+            model_name="pushedrequest",
+            constraint=models.UniqueConstraint(fields=("request_uri_digest",), name="django_par_unique_request_uri"),
         ),
         migrations.AddConstraint(
-            model_name='usedassertion',
-            constraint=models.UniqueConstraint(fields=('key_digest',), name='django_par_unique_assertion'),
+            model_name="usedassertion",
+            constraint=models.UniqueConstraint(fields=("key_digest",), name="django_par_unique_assertion"),
         ),
     ]

@@ -54,6 +54,8 @@ MAX_AGE = re.compile(r"[0-9]{1,10}")
 # browser session (prompt=none asks about a user who is not here yet), or are
 # handled by django_par.
 SESSION_PARAMETERS = ("prompt", "id_token_hint", "max_age", "login_hint", "response_mode")
+
+
 def _check_min_length(params: Mapping[str, str], name: str, minimum: int) -> None:
     value = params.get(name)
     if value is not None and len(value) < minimum:
@@ -173,9 +175,7 @@ def check_redirect_uri_registered(application: Any, redirect_uri: str) -> None:
     raise InvalidRequest("redirect_uri does not exactly match a URI registered for this client.")
 
 
-def validate_pushed_parameters(
-    request: HttpRequest, params: Mapping[str, str], application: Any
-) -> dict[str, str]:
+def validate_pushed_parameters(request: HttpRequest, params: Mapping[str, str], application: Any) -> dict[str, str]:
     """Check a pushed request and return the parameters to store."""
     stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
     check_parameter_rules(stored)

@@ -41,7 +41,10 @@ _LEGACY_REPORT_FILTER = _AuthorizationHeaderFilter() if django.VERSION < (5, 0) 
 @sensitive_post_parameters("client_secret", "client_assertion")
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
-    if _LEGACY_REPORT_FILTER is not None and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter:
+    if (
+        _LEGACY_REPORT_FILTER is not None
+        and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter
+    ):
         request.exception_reporter_filter = _LEGACY_REPORT_FILTER
     params = read_form_parameters(request)
     client = authenticate_client(request, params)

@@ -21,12 +21,13 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 from .. import dot
 from ..clients.registry import load_application
 from ..errors import OAuthError
-from ..flow.session import login_is_stale, remember_login_hint
-from ..models import PushedRequest
 from ..flow.delivery import deliver, error_response_url
 from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
-from .responses import html_error_response
+from ..flow.session import login_is_stale, remember_login_hint
+from ..models import PushedRequest
 from ..push.parameters import check_with_dot
+from .responses import html_error_response
+
 
 class PushedAuthorizationMixin:
     """Resolve ``request_uri`` for DOT's ``AuthorizationView``; enforce required PAR."""
@@ -72,7 +73,11 @@ class PushedAuthorizationMixin:
         elif needs_login:
             remember_login_hint(request, params)
             # The way back names the pushed request only: nothing pushed leaks into the URL.
-            short_url = request.path + "?" + urlencode({"client_id": request.GET["client_id"], "request_uri": request.GET["request_uri"]})
+            short_url = (
+                request.path
+                + "?"
+                + urlencode({"client_id": request.GET["client_id"], "request_uri": request.GET["request_uri"]})
+            )
             return redirect_to_login(short_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())  # type: ignore[attr-defined]
         self.expand_request(request, params, prompts)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]

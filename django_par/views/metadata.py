@@ -12,8 +12,8 @@ from oauth2_provider.settings import oauth2_settings
 
 from .. import fapi2
 from ..clients.pipeline import get_backends
-from ..conf import par_settings
 from ..clients.validator import ClientAuthenticationMixin
+from ..conf import par_settings
 from ..flow.delivery import AUTHORIZATION_SIGNING_ALGS, RESPONSE_MODES
 from ..flow.lifecycle import par_required_for_every_client
 
@@ -84,7 +84,11 @@ class ConnectDiscoveryInfoView(ParMetadataMixin, dot_views.ConnectDiscoveryInfoV
 # RFC 8414 metadata exists in DOT 3.2 and later.
 DotServerMetadataView: Any = getattr(dot_views, "OAuthServerMetadataView", None)
 ServerMetadataView: Any = (
-    type("ServerMetadataView", (ParMetadataMixin, DotServerMetadataView), {"__doc__": "RFC 8414 metadata with the PAR entries."})
+    type(
+        "ServerMetadataView",
+        (ParMetadataMixin, DotServerMetadataView),
+        {"__doc__": "RFC 8414 metadata with the PAR entries."},
+    )
     if DotServerMetadataView is not None
     else None
 )

@@ -98,7 +98,9 @@ def test_demo_flow_in_headless_chromium(example_server: ExampleServer, browser: 
 
     shown = {
         row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
-        for row in browser.find_elements(By.XPATH, "//h2[normalize-space()='Query string']/following-sibling::table[1]//tr")
+        for row in browser.find_elements(
+            By.XPATH, "//h2[normalize-space()='Query string']/following-sibling::table[1]//tr"
+        )
         if row.find_elements(By.TAG_NAME, "th")
     }
     assert set(shown) == {"code", "state", "iss"}, shown
@@ -107,7 +109,11 @@ def test_demo_flow_in_headless_chromium(example_server: ExampleServer, browser: 
     code = shown["code"]
     assert code
     # What the page shows is what the browser was sent.
-    assert parse_qs(urlsplit(browser.current_url).query) == {"code": [code], "state": [state], "iss": [example_server.issuer]}
+    assert parse_qs(urlsplit(browser.current_url).query) == {
+        "code": [code],
+        "state": [state],
+        "iss": [example_server.issuer],
+    }
 
     # 5. The shown code is a real one: the client exchanges it for tokens.
     token = requests.post(
@@ -130,4 +136,3 @@ def test_demo_flow_in_headless_chromium(example_server: ExampleServer, browser: 
     id_token.validate(
         jwks.get_jwk_by_kid(id_token.kid), alg="RS256", issuer=example_server.issuer, audience=CLIENT_ID, nonce=nonce
     )
-

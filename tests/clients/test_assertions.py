@@ -186,7 +186,9 @@ class TestPrivateKeyJwtAccepted:
 
 class TestAudienceIssuerOnly:
     @pytest.mark.parametrize(
-        "setting", [{"ASSERTION_AUDIENCE_ISSUER_ONLY": True}, {"FAPI2_SECURITY_PROFILE": True}], ids=["setting", "fapi2"]
+        "setting",
+        [{"ASSERTION_AUDIENCE_ISSUER_ONLY": True}, {"FAPI2_SECURITY_PROFILE": True}],
+        ids=["setting", "fapi2"],
     )
     def test_issuer_is_accepted(self, client, ec_client, setting):
         with override_settings(DJANGO_PAR=setting):
@@ -194,7 +196,9 @@ class TestAudienceIssuerOnly:
 
     @pytest.mark.parametrize("aud", [TOKEN_ENDPOINT, PAR_ENDPOINT])
     @pytest.mark.parametrize(
-        "setting", [{"ASSERTION_AUDIENCE_ISSUER_ONLY": True}, {"FAPI2_SECURITY_PROFILE": True}], ids=["setting", "fapi2"]
+        "setting",
+        [{"ASSERTION_AUDIENCE_ISSUER_ONLY": True}, {"FAPI2_SECURITY_PROFILE": True}],
+        ids=["setting", "fapi2"],
     )
     def test_endpoint_urls_are_refused(self, client, ec_client, setting, aud):
         with override_settings(DJANGO_PAR=setting):
@@ -293,7 +297,9 @@ class TestPrivateKeyJwtRefused:
         assert_invalid_client(response, "this jti was used before")
 
     def test_refused_assertion_does_not_spend_its_jti(self, client, ec_client):
-        refused = push_assertion(client, ec_client, client_assertion(ec_client.client_id, jti="jti-2", aud="https://x.example"))
+        refused = push_assertion(
+            client, ec_client, client_assertion(ec_client.client_id, jti="jti-2", aud="https://x.example")
+        )
         assert_invalid_client(refused, "aud")
         assert not UsedAssertion.objects.exists()
 
@@ -417,7 +423,9 @@ class TestPrivateKeyJwtRefused:
 
         response = push_assertion(client, ec_client, token, client_assertion_type=assertion_type)
 
-        assert_invalid_client(response, "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        assert_invalid_client(
+            response, "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        )
 
     def test_a_key_of_another_type_under_the_named_kid(self, client, ec_client):
         # The registered EC key's kid on an RS256 signature: no key type confusion, no server error.
@@ -443,14 +451,20 @@ class TestPrivateKeyJwtRefused:
         assert_invalid_client(push_assertion(client, ec_client, token), "extension this server does not support")
         assert not UsedAssertion.objects.exists()
 
-    @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "e30.e30", "é.e30.e30", "e30.e30.*"], ids=["no-dots", "garbage", "two-parts", "non-ascii", "bad-signature-encoding"])
+    @pytest.mark.parametrize(
+        "token",
+        ["not-a-jwt", "a.b.c", "e30.e30", "é.e30.e30", "e30.e30.*"],
+        ids=["no-dots", "garbage", "two-parts", "non-ascii", "bad-signature-encoding"],
+    )
     def test_malformed_assertion(self, client, ec_client, token):
         assert_invalid_client(push_assertion(client, ec_client, token), "Invalid client assertion")
 
     def test_json_serialization_is_refused_rfc7519_1(self, client, ec_client):
         # jwcrypto alone reads a JSON-serialized JWS with exactly two dots (here in the unprotected header).
         signed = jws.JWS(json.dumps(assertion_claims(ec_client.client_id)).encode())
-        signed.add_signature(private_key("EC"), alg="ES256", protected=json.dumps({"alg": "ES256"}), header={"x": "a.b.c"})
+        signed.add_signature(
+            private_key("EC"), alg="ES256", protected=json.dumps({"alg": "ES256"}), header={"x": "a.b.c"}
+        )
 
         response = push_assertion(client, ec_client, signed.serialize())
 
@@ -484,7 +498,9 @@ class TestPrivateKeyJwtRefused:
         assert_invalid_client(response, "This client must authenticate with client_secret_basic")
 
     def test_private_key_jwt_client_refuses_its_secret(self, client, ec_client):
-        response = push_form(client, code_request(ec_client), authorization=basic_auth(ec_client.client_id, CLIENT_SECRET))
+        response = push_form(
+            client, code_request(ec_client), authorization=basic_auth(ec_client.client_id, CLIENT_SECRET)
+        )
 
         assert_invalid_client(response, "This client must authenticate with private_key_jwt")
 
@@ -579,7 +595,9 @@ class TestClientSecretJwt:
         assert_invalid_client(push_assertion(client, plain_app, token), "The JWT has expired")
 
     def test_private_key_jwt_client_refuses_client_secret_jwt(self, client):
-        application = jwt_client(private_key("EC"), application=PlainSecretApplicationFactory(client_secret=LONG_SECRET))
+        application = jwt_client(
+            private_key("EC"), application=PlainSecretApplicationFactory(client_secret=LONG_SECRET)
+        )
         token = client_assertion(application.client_id, secret_key(LONG_SECRET), "HS256")
 
         assert_invalid_client(push_assertion(client, application, token), "must authenticate with private_key_jwt")

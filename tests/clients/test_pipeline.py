@@ -87,7 +87,9 @@ class TestClientSecretBasic:
         assert_invalid_client(response)
 
     def test_empty_secret_is_401(self, client, confidential_app):
-        response = push(client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, ""))
+        response = push(
+            client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, "")
+        )
         assert_invalid_client(response)
 
     @pytest.mark.parametrize(
@@ -227,7 +229,9 @@ class TestVerifiedSecretCache:
     ):
         push(client, code_request(confidential_app), authorization=basic)
         hasher_runs.reset_mock()
-        wrong = push(client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, WRONG_SECRET))
+        wrong = push(
+            client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, WRONG_SECRET)
+        )
 
         assert_oauth_error(wrong, 401, "invalid_client")
         assert hasher_runs.call_count == 0
@@ -298,7 +302,9 @@ class TestRequiredAuthMethod:
     """ClientMetadata.token_endpoint_auth_method (RFC 7591 §2) limits a client to one method."""
 
     def test_basic_only_client_authenticates_with_basic(self, client, basic_only_app):
-        response = push(client, code_request(basic_only_app), authorization=basic_auth(basic_only_app.client_id, CLIENT_SECRET))
+        response = push(
+            client, code_request(basic_only_app), authorization=basic_auth(basic_only_app.client_id, CLIENT_SECRET)
+        )
         assert response.status_code == 201, response.content
 
     def test_basic_only_client_is_refused_with_post(self, client, basic_only_app):
@@ -308,7 +314,9 @@ class TestRequiredAuthMethod:
     def test_post_only_client_is_refused_with_basic(self, client):
         application = ClientMetadataFactory(token_endpoint_auth_method="client_secret_post").application
 
-        refused = push(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        refused = push(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
         accepted = push(client, code_request(application, client_secret=CLIENT_SECRET))
 
         assert refused.status_code == 401
@@ -318,7 +326,9 @@ class TestRequiredAuthMethod:
 
     def test_jwt_only_client_cannot_use_a_secret(self, client):
         application = ClientMetadataFactory(token_endpoint_auth_method="private_key_jwt").application
-        response = push(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = push(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
         assert_invalid_client(response, "private_key_jwt")
 
     def test_public_client_with_method_none(self, client):
@@ -329,7 +339,9 @@ class TestRequiredAuthMethod:
 
     def test_blank_method_allows_any(self, client):
         application = ClientMetadataFactory(token_endpoint_auth_method="").application
-        by_basic = push(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        by_basic = push(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
         by_post = push(client, code_request(application, client_secret=CLIENT_SECRET))
         assert (by_basic.status_code, by_post.status_code) == (201, 201)
 

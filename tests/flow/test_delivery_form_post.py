@@ -155,8 +155,12 @@ def test_prompt_none_without_consent_posts_consent_required(logged_in_browser: B
 def test_implicit_tokens_are_posted_not_put_in_a_url(logged_in_browser: Browser) -> None:
     application = ConfidentialApplicationFactory(authorization_grant_type="implicit", skip_authorization=True)
     request_uri = push_request(
-        application, response_type="token", response_mode="form_post", scope="read",
-        code_challenge=None, code_challenge_method=None,
+        application,
+        response_type="token",
+        response_mode="form_post",
+        scope="read",
+        code_challenge=None,
+        code_challenge_method=None,
     )
     page = form_post_page(logged_in_browser.get(authorize_url(application, request_uri)))
     fields = assert_form_post(page, REDIRECT_URI)

@@ -19,8 +19,8 @@ from django.test import Client, override_settings
 from jwcrypto import jwk, jws
 
 from django_par.conf import par_settings
-from django_par.views.metadata import ServerMetadataView
 from django_par.models import PushedRequest
+from django_par.views.metadata import ServerMetadataView
 from tests.conftest import assert_oauth_error, basic_auth, code_request, push
 from tests.helpers.factories import CLIENT_SECRET, REDIRECT_URI, ClientMetadataFactory, ConfidentialApplicationFactory
 from tests.helpers.flow_helpers import (
@@ -158,7 +158,11 @@ def test_jwt_with_token_uses_the_fragment(
     logged_in_browser: Browser, implicit_app: Any, server_keys: jwk.JWKSet, issuer: str
 ) -> None:
     request_uri = push_request(
-        implicit_app, response_type="token", response_mode="jwt", scope="read", code_challenge=None,
+        implicit_app,
+        response_type="token",
+        response_mode="jwt",
+        scope="read",
+        code_challenge=None,
         code_challenge_method=None,
     )
     token = jarm_token(logged_in_browser.get(authorize_url(implicit_app, request_uri)), "fragment")
@@ -369,7 +373,11 @@ def test_an_unknown_response_mode_is_refused(mode: str, confidential_app: Any) -
 
 def test_implicit_tokens_in_the_fragment_end_to_end(logged_in_browser: Browser, implicit_app: Any) -> None:
     request_uri = push_request(
-        implicit_app, response_type="token", response_mode="fragment", scope="read", code_challenge=None,
+        implicit_app,
+        response_type="token",
+        response_mode="fragment",
+        scope="read",
+        code_challenge=None,
         code_challenge_method=None,
     )
     answer = logged_in_browser.get(authorize_url(implicit_app, request_uri))

@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_par.models import PushedRequest
 from django_par.flow.purge import purge_expired
+from django_par.models import PushedRequest
 from tests.helpers.factories import PushedRequestFactory
 
 pytestmark = pytest.mark.django_db

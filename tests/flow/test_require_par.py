@@ -144,6 +144,8 @@ def test_without_setting_or_flag_plain_requests_work(logged_in_browser: Browser,
 @REQUIRED
 def test_unknown_client_is_left_to_dot(logged_in_browser: Browser) -> None:
     # No client to hold to the rule: DOT's own error page, never a crash or a redirect.
-    response = logged_in_browser.get(AUTHORIZE_PATH + "?" + urlencode({"client_id": "no-such-client", "response_type": "code"}))
+    response = logged_in_browser.get(
+        AUTHORIZE_PATH + "?" + urlencode({"client_id": "no-such-client", "response_type": "code"})
+    )
     assert response.status_code == 400
     assert not response.has_header("Location")

@@ -19,8 +19,8 @@ from django.test import RequestFactory, override_settings
 from oauth2_provider.models import get_grant_model
 
 from django_par.errors import InvalidRequestUri
-from django_par.models import PushedRequest
 from django_par.flow.lifecycle import consume, resolve_request_uri
+from django_par.models import PushedRequest
 from django_par.signals import request_consumed, request_first_used, request_rejected
 from tests.helpers.factories import REDIRECT_URI, UserFactory
 from tests.helpers.flow_helpers import (

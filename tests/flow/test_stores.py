@@ -15,10 +15,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from django_par.models import PushedRequest
-from django_par.flow.request_uri import request_uri_digest
-from django_par.flow.request_uri import new_request_uri
+from django_par.flow.request_uri import new_request_uri, request_uri_digest
 from django_par.flow.stores import CacheStore, DatabaseStore, PushedRequestStore, get_store
+from django_par.models import PushedRequest
 from tests.helpers.factories import PublicApplicationFactory
 from tests.helpers.flow_helpers import STATE, Browser, authorization_response, authorize_url, location, push_request
 
@@ -146,7 +145,7 @@ def test_racing_moves_on_redis_have_one_winner(settings: Any) -> None:
     settings.DJANGO_PAR = CACHE_STORE
     store: PushedRequestStore = get_store()
     application = PublicApplicationFactory()
-    for round_number in range(ROUNDS):
+    for _ in range(ROUNDS):
         pushed = new_pushed(application)
         now = timezone.now()
         started = race(lambda: store.start_flow(pushed, now, now + timedelta(minutes=30)), count=4)

@@ -10,8 +10,8 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_application_model
 
-from django_par.models import ClientMetadata, PushedRequest
 from django_par.flow.request_uri import request_uri_digest
+from django_par.models import ClientMetadata, PushedRequest
 
 # The plain-text secret every confidential test client is given.
 CLIENT_SECRET = "s3cr3t-Pa55w0rd-for-tests-only"

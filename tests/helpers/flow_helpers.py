@@ -21,8 +21,8 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_access_token_model
 
-from django_par.models import PushedRequest
 from django_par.flow.request_uri import request_uri_digest
+from django_par.models import PushedRequest
 from tests.conftest import basic_auth, code_request, push
 from tests.helpers.factories import CLIENT_SECRET, REDIRECT_URI, ConfidentialApplicationFactory, UserFactory
 
@@ -214,9 +214,7 @@ def exchange_code(application: Any, code: str, verifier: str = CODE_VERIFIER, re
         headers["authorization"] = basic_auth(application.client_id, CLIENT_SECRET)
     else:
         data["client_id"] = application.client_id
-    return Client().post(
-        TOKEN_PATH, urlencode(data), content_type="application/x-www-form-urlencoded", headers=headers
-    )
+    return Client().post(TOKEN_PATH, urlencode(data), content_type="application/x-www-form-urlencoded", headers=headers)
 
 
 def jwt_claims(token: str) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from django.core.cache import caches
 from django.test import Client
 from jwcrypto import jwk, jws
 
-from django_par.models import ClientMetadata, PushedRequest
 from django_par.flow.request_uri import request_uri_digest
+from django_par.models import ClientMetadata, PushedRequest
 from tests.conftest import CODE_CHALLENGE, FORM_CONTENT_TYPE, assert_oauth_error, par_url
 from tests.helpers.factories import REDIRECT_URI, ConfidentialApplicationFactory
 from tests.helpers.flow_helpers import CODE_CHALLENGE as FLOW_CHALLENGE
@@ -43,7 +43,7 @@ ASYMMETRIC_ALGS = tuple(KEY_KINDS)
 RO_STATE = "state-in-the-request-object"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _generate(kind: str, kid: str) -> jwk.JWK:
     if kind == "RSA":
         return jwk.JWK.generate(kty="RSA", size=2048, kid=kid)
@@ -253,7 +253,13 @@ def token_request(client: Client, data: dict[str, str], **headers: str) -> Any:
 
 def code_grant(code: str, **extra: str) -> dict[str, str]:
     """The form of an authorization_code token request with flow_helpers' PKCE verifier."""
-    return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": CODE_VERIFIER, **extra}
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": CODE_VERIFIER,
+        **extra,
+    }
 
 
 DJANGO_PAR_VALIDATOR = "django_par.clients.validator.OAuth2Validator"

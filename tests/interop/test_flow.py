@@ -260,7 +260,11 @@ def run_flow(server_url: str, auth: requests.auth.AuthBase, application: Any, us
     id_token = token.id_token
     assert id_token.alg == "RS256"
     id_token.validate(
-        jwks.get_jwk_by_kid(id_token.kid), alg="RS256", issuer=issuer, audience=application.client_id, nonce=request.nonce
+        jwks.get_jwk_by_kid(id_token.kid),
+        alg="RS256",
+        issuer=issuer,
+        audience=application.client_id,
+        nonce=request.nonce,
     )
     assert id_token.issuer == issuer
     assert application.client_id in id_token.audiences

@@ -15,8 +15,8 @@ import pytest
 import requests
 from requests_oauth2client import ClientSecretBasic, InvalidClient, OAuth2Client
 
-from django_par.models import PushedRequest
 from django_par.flow.request_uri import request_uri_digest
+from django_par.models import PushedRequest
 from tests.conftest import REQUEST_URI_PREFIX
 from tests.helpers.factories import CLIENT_SECRET, REDIRECT_URI, ConfidentialApplicationFactory
 

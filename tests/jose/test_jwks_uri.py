@@ -68,9 +68,7 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -104,7 +102,7 @@ class JwksServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 owner.requests.append(self.path)
                 owner.answer(self)
 
@@ -309,9 +307,7 @@ class TestFetched:
         assert server.fetches() == 0
 
     def test_request_object_verified_with_jwks_uri_keys(self, client, server, trusted):
-        application = jwt_client(
-            method="", jwks_uri=server.url(), application=PlainSecretApplicationFactory()
-        )
+        application = jwt_client(method="", jwks_uri=server.url(), application=PlainSecretApplicationFactory())
         request_object = sign(request_object_claims(application.client_id), KEY_1, "ES256")
 
         response = push_form(
@@ -439,9 +435,7 @@ class TestRefused:
         assert server.fetches() == 2
 
     def test_request_object_with_an_unreachable_jwks_uri(self, client, server, certificate):
-        application = jwt_client(
-            method="", jwks_uri=server.url(), application=PlainSecretApplicationFactory()
-        )
+        application = jwt_client(method="", jwks_uri=server.url(), application=PlainSecretApplicationFactory())
         request_object = sign(request_object_claims(application.client_id), KEY_1, "ES256")
 
         with override_settings(DJANGO_PAR={"JWKS_URI_CA_BUNDLE": str(certificate[0])}):

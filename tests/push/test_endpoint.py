@@ -12,8 +12,8 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from django_par.models import PushedRequest
 from django_par.flow.request_uri import request_uri_digest
+from django_par.models import PushedRequest
 from tests.conftest import (
     REQUEST_URI_PREFIX,
     assert_oauth_error,

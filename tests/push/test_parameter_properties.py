@@ -10,15 +10,29 @@ from hypothesis import strategies as st
 from django_par.errors import OAuthError
 from django_par.push.parameters import check_parameter_rules
 
-NAMES = ("response_type", "state", "nonce", "prompt", "max_age", "claims", "login_hint", "response_mode",
-         "code_challenge", "code_challenge_method")
+NAMES = (
+    "response_type",
+    "state",
+    "nonce",
+    "prompt",
+    "max_age",
+    "claims",
+    "login_hint",
+    "response_mode",
+    "code_challenge",
+    "code_challenge_method",
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
     max_leaves=10,
 )
-values = st.text(max_size=60) | json_values.map(json.dumps) | st.sampled_from(
-    ["code", "none", "login consent", "query.jwt", "form_post", "S256", "plain", "{", "[]", "1e3", "²", "9" * 20]
+values = (
+    st.text(max_size=60)
+    | json_values.map(json.dumps)
+    | st.sampled_from(
+        ["code", "none", "login consent", "query.jwt", "form_post", "S256", "plain", "{", "[]", "1e3", "²", "9" * 20]
+    )
 )
 
 

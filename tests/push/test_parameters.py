@@ -63,12 +63,20 @@ class TestResponseType:
 
     @implicit_warning
     def test_token_for_an_implicit_client(self, push_as, implicit_app):
-        params = assert_stored(push_as(implicit_app, response_type="token", code_challenge=None, code_challenge_method=None))
+        params = assert_stored(
+            push_as(implicit_app, response_type="token", code_challenge=None, code_challenge_method=None)
+        )
         assert params["response_type"] == "token"
 
     @implicit_warning
     def test_id_token_with_nonce_for_an_implicit_client(self, push_as, implicit_app):
-        response = push_as(implicit_app, response_type="id_token", nonce="nonce-0123456789", code_challenge=None, code_challenge_method=None)
+        response = push_as(
+            implicit_app,
+            response_type="id_token",
+            nonce="nonce-0123456789",
+            code_challenge=None,
+            code_challenge_method=None,
+        )
         assert assert_stored(response)["response_type"] == "id_token"
 
     @pytest.mark.parametrize("response_type", ["code id_token", "code token", "code id_token token"])
@@ -107,7 +115,10 @@ class TestResponseType:
 
 class TestRedirectUri:
     def test_each_registered_uri_is_accepted(self, push_as, confidential_app):
-        assert assert_stored(push_as(confidential_app, redirect_uri=OTHER_REDIRECT_URI))["redirect_uri"] == OTHER_REDIRECT_URI
+        assert (
+            assert_stored(push_as(confidential_app, redirect_uri=OTHER_REDIRECT_URI))["redirect_uri"]
+            == OTHER_REDIRECT_URI
+        )
 
     @pytest.mark.parametrize(
         "redirect_uri",
@@ -163,7 +174,9 @@ class TestPkce:
         assert (params["code_challenge"], params["code_challenge_method"]) == (CODE_CHALLENGE, "S256")
 
     def test_plain(self, push_as, confidential_app):
-        assert assert_stored(push_as(confidential_app, code_challenge_method="plain"))["code_challenge_method"] == "plain"
+        assert (
+            assert_stored(push_as(confidential_app, code_challenge_method="plain"))["code_challenge_method"] == "plain"
+        )
 
     def test_absent_method_means_plain_rfc7636_4_3(self, push_as, confidential_app):
         params = assert_stored(push_as(confidential_app, code_challenge_method=None))
@@ -172,7 +185,9 @@ class TestPkce:
 
     @pytest.mark.parametrize("method", ["S512", "s256", "none"])
     def test_unknown_method_is_refused(self, push_as, confidential_app, method):
-        assert_refused(push_as(confidential_app, code_challenge_method=method), "invalid_request", "code_challenge_method")
+        assert_refused(
+            push_as(confidential_app, code_challenge_method=method), "invalid_request", "code_challenge_method"
+        )
 
     def test_method_without_challenge_is_refused(self, push_as, confidential_app):
         assert_refused(push_as(confidential_app, code_challenge=None), "invalid_request", "without code_challenge")
@@ -268,7 +283,9 @@ class TestMaxAge:
 
     @pytest.mark.parametrize("max_age", ["-1", "1.5", "abc", "1e3", " 10", "²", "١٢", "1" * 11, "9" * 5000])
     def test_anything_else_is_refused(self, push_as, confidential_app, max_age):
-        assert_refused(push_as(confidential_app, max_age=max_age), "invalid_request", "max_age must be a non-negative integer")
+        assert_refused(
+            push_as(confidential_app, max_age=max_age), "invalid_request", "max_age must be a non-negative integer"
+        )
 
 
 class TestClaims:

@@ -63,7 +63,9 @@ def push_request_object(client: Any, application: Any, request_object: str, **fo
     )
 
 
-def request_object(application: Any, key: Any = EC_KEY, alg: str = "ES256", typ: str | None = None, **claims: Any) -> str:
+def request_object(
+    application: Any, key: Any = EC_KEY, alg: str = "ES256", typ: str | None = None, **claims: Any
+) -> str:
     header = {"typ": typ} if typ else {}
     return sign(request_object_claims(application.client_id, **claims), key, alg, **header)
 
@@ -90,7 +92,9 @@ class TestAccepted:
         assert row.parameters["state"] == RO_STATE
 
     def test_stored_parameters_are_the_claims_without_jwt_claims(self, client, app):
-        row = assert_pushed(push_request_object(client, app, request_object(app, sub="someone", nonce="nonce-in-the-ro")))
+        row = assert_pushed(
+            push_request_object(client, app, request_object(app, sub="someone", nonce="nonce-in-the-ro"))
+        )
 
         assert row.parameters == {
             "response_type": "code",
@@ -192,7 +196,9 @@ class TestOnlyTheRequestObjectCounts:
         claims[name] = value  # set after building: a None stays as a JSON null
         token = sign(claims, EC_KEY, "ES256")
 
-        assert_invalid_request_object(push_request_object(client, app, token), f"The {name} claim has an unexpected type")
+        assert_invalid_request_object(
+            push_request_object(client, app, token), f"The {name} claim has an unexpected type"
+        )
 
     @pytest.mark.parametrize("value", ["state-\x00-0123456", "state-\ud800-0123456"], ids=["nul", "lone surrogate"])
     def test_claims_with_characters_no_form_can_carry_are_refused(self, client, app, value):
@@ -211,11 +217,15 @@ class TestRefused:
     def test_alg_none(self, client, app):
         token = unsigned_jwt(request_object_claims(app.client_id))
 
-        assert_invalid_request_object(push_request_object(client, app, token), "The signing algorithm 'none' is not allowed")
+        assert_invalid_request_object(
+            push_request_object(client, app, token), "The signing algorithm 'none' is not allowed"
+        )
 
     def test_hmac_with_the_client_secret(self, client):
         secret = "a-client-secret-long-enough-for-HS256-0123456789"
-        application = signed_client(application=ConfidentialApplicationFactory(client_secret=secret, hash_client_secret=False))
+        application = signed_client(
+            application=ConfidentialApplicationFactory(client_secret=secret, hash_client_secret=False)
+        )
         token = request_object(application, jwk.JWK(kty="oct", k=b64url(secret.encode())), "HS256")
 
         response = push_form(client, {"request": token}, authorization=basic_auth(application.client_id, secret))
@@ -355,7 +365,6 @@ class TestRefused:
 
         assert_oauth_error(response, 401, "invalid_client", "Client authentication failed")
 
-
     @pytest.mark.parametrize("header", [{"crit": ["b64"], "b64": True}, {"b64": True}], ids=["crit", "b64"])
     def test_header_extensions_are_refused_rfc7515_4_1_11(self, client, app, header):
         # jwcrypto understands b64 (RFC 7797) and would accept it; a JWT never needs it.
@@ -378,7 +387,9 @@ class TestRefused:
         members = {**request_object_claims(app.client_id), claim: "@"}
         token = sign(json.dumps(members).replace('"@"', value), EC_KEY, "ES256")
 
-        assert_invalid_request_object(push_request_object(client, app, token), f"The {claim} claim must be a finite number")
+        assert_invalid_request_object(
+            push_request_object(client, app, token), f"The {claim} claim must be a finite number"
+        )
 
 
 class TestRegisteredClaimsOfOtherTypes:
@@ -394,7 +405,9 @@ class TestRequiredSignedRequestObject:
     def test_client_metadata_refuses_a_plain_push(self, client):
         application = signed_client(require_signed_request_object=True)
 
-        response = push_form(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = push_form(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
 
         assert_oauth_error(response, 400, "invalid_request", "This client must push a signed request object")
         assert not PushedRequest.objects.exists()
@@ -415,7 +428,9 @@ class TestRequiredSignedRequestObject:
         application = ConfidentialApplicationFactory()
         assert not ClientMetadata.objects.filter(application=application).exists()
 
-        response = push_form(client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET))
+        response = push_form(
+            client, code_request(application), authorization=basic_auth(application.client_id, CLIENT_SECRET)
+        )
 
         assert_oauth_error(response, 400, "invalid_request", "This client must push a signed request object")
 

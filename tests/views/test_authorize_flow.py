@@ -43,7 +43,9 @@ pytest_plugins = ["tests.helpers.flow_fixtures"]
 pytestmark = pytest.mark.django_db
 
 
-def test_anonymous_user_logs_in_consents_and_the_client_gets_tokens(browser: Browser, user: Any, confidential_app: Any) -> None:
+def test_anonymous_user_logs_in_consents_and_the_client_gets_tokens(
+    browser: Browser, user: Any, confidential_app: Any
+) -> None:
     request_uri = push_request(confidential_app, scope="openid read")
     url = authorize_url(confidential_app, request_uri)
 
@@ -256,7 +258,11 @@ def test_no_url_or_page_before_the_final_redirect_shows_pushed_parameters(
     assert len(forms.forms) == 1
     # No action: the form posts back to the short URL the browser is on.
     assert forms.forms[0].get("action") in (None, "", next_url)
-    filled = {field.get("name"): field.get("value") for field in forms.inputs if field.get("type") == "hidden" and field.get("value")}
+    filled = {
+        field.get("name"): field.get("value")
+        for field in forms.inputs
+        if field.get("type") == "hidden" and field.get("value")
+    }
     assert set(filled) == {"csrfmiddlewaretoken", "client_id"}
     assert filled["client_id"] == confidential_app.client_id
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from oauth2_provider.models import get_grant_model
 
-from django_par.models import PushedRequest
 from django_par.flow.session import AUTH_TIME_SESSION_KEY
+from django_par.models import PushedRequest
 from tests.helpers.flow_helpers import (
     ISSUER,
     STATE,
@@ -222,9 +222,7 @@ def test_a_login_within_max_age_is_enough(logged_in_browser: Browser, confidenti
     assert logged_in_browser.get(authorize_url(confidential_app, request_uri)).status_code == 200
 
 
-def test_max_age_with_an_unknown_login_time_forces_a_login(
-    logged_in_browser: Browser, confidential_app: Any
-) -> None:
+def test_max_age_with_an_unknown_login_time_forces_a_login(logged_in_browser: Browser, confidential_app: Any) -> None:
     set_auth_time(logged_in_browser, None)
     request_uri = push_request(confidential_app, max_age="3600")
     login_next(logged_in_browser.get(authorize_url(confidential_app, request_uri)))

@@ -15,7 +15,6 @@ import pytest
 from django.test import override_settings
 
 from django_par.views.metadata import ServerMetadataView
-
 from tests.helpers.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +34,11 @@ class TestWithDotsValidator:
     def test_no_jwt_methods(self, client):
         metadata = document(client)
 
-        assert metadata["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post", "none"]
+        assert metadata["token_endpoint_auth_methods_supported"] == [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ]
         assert "token_endpoint_auth_signing_alg_values_supported" not in metadata
 
     def test_request_objects_are_advertised(self, client):

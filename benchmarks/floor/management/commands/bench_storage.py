@@ -81,11 +81,19 @@ class Command(BaseCommand):
 
         started = time.perf_counter()
         self.fill(1, small, application.pk)
-        result["small"] = {"rows": self.count(), "fill_s": time.perf_counter() - started, **self.time_lookups(small, lookups, rounds)}
+        result["small"] = {
+            "rows": self.count(),
+            "fill_s": time.perf_counter() - started,
+            **self.time_lookups(small, lookups, rounds),
+        }
 
         started = time.perf_counter()
         self.fill(small + 1, large, application.pk)
-        result["large"] = {"rows": self.count(), "fill_s": time.perf_counter() - started, **self.time_lookups(large, lookups, rounds)}
+        result["large"] = {
+            "rows": self.count(),
+            "fill_s": time.perf_counter() - started,
+            **self.time_lookups(large, lookups, rounds),
+        }
         result["ratio"] = result["large"]["median_us"] / result["small"]["median_us"]
         result["ratio_wall"] = result["large"]["median_wall_us"] / result["small"]["median_wall_us"]
         result["plan_large"] = self.plan(digest(large // 2))
@@ -127,7 +135,10 @@ class Command(BaseCommand):
                 cursor.execute(f"ANALYZE {self.table}")
             else:
                 created, expires_at = now.isoformat(), expires.isoformat()
-                rows = ((digest(i), application_id, parameters, "pushed", created, expires_at) for i in range(first, last + 1))
+                rows = (
+                    (digest(i), application_id, parameters, "pushed", created, expires_at)
+                    for i in range(first, last + 1)
+                )
                 with transaction.atomic():
                     cursor.executemany(f"INSERT INTO {self.table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s)", rows)
                 cursor.execute(f"ANALYZE {self.table}")

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         self.create_user()
         self.create_client("demo-confidential", "Demo confidential client", redirect_uris, CONFIDENTIAL_SECRET)
         self.create_client("demo-public", "Demo public client", redirect_uris)
-        self.create_client("demo-trusted", "Demo trusted client", redirect_uris, TRUSTED_SECRET, skip_authorization=True)
+        self.create_client(
+            "demo-trusted", "Demo trusted client", redirect_uris, TRUSTED_SECRET, skip_authorization=True
+        )
         self.print_instructions(f"http://127.0.0.1:{port}", redirect_uris)
 
     def create_user(self):
