@@ -20,9 +20,11 @@ class InProcessCache:
     """Objects kept for a while in this process, the few cache calls django_par makes.
 
     Unlike Django's ``LocMemCache`` it keeps the objects themselves, not pickled
-    copies: a hit costs a dictionary lookup instead of an unpickling, and every
-    request of the process gets the same object, which callers treat as read-only.
-    At ``max_entries`` the oldest entry makes room.
+    copies: a hit costs a dictionary lookup instead of an unpickling. Every
+    thread of the process gets the *same* object, so callers store only values
+    nobody changes: strings, and tuples of column values from which the client
+    registry builds each caller its own model instances. At ``max_entries`` the
+    oldest entry makes room.
     """
 
     def __init__(self, max_entries: int = 10000) -> None:

