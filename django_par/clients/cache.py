@@ -1,9 +1,16 @@
 """The caches django_par keeps: a Django cache alias, or its own in-process one.
 
 ``None`` as an alias setting means django_par's in-process cache: no network
-round trip (a Redis ``get`` costs about as much CPU as the query it saves), and
-values never leave the process. Evictions then reach only the process that
-made the change; other processes see it within the entry's TTL.
+round trip, no pickling, and values never leave the process. Evictions then
+reach only the process that made the change; other processes see it within the
+entry's TTL.
+
+Kept as the default because it pays: ``benchmarks/micro.py`` measured (client
+CPU per call, SQLite / PostgreSQL run) a verified-secret hit at 7 / 5 µs in
+process against 138 / 143 µs on Redis, and a client hit at 18 / 18 µs against
+221 / 183 µs on Redis (the query it replaces: 395 / 573 µs). A confidential
+push thus costs about 300 µs less CPU than with both caches on Redis, a third
+of its 800-1,000 µs.
 """
 
 from __future__ import annotations
