@@ -6,11 +6,11 @@ still goes through its field's own preparation, so the row is the one
 ``save()`` writes. The fast path covers the databases django_par is tested on;
 any other goes through ``save()``.
 
-Kept because it pays: ``benchmarks/micro.py`` measured a pushed request's
-``save(force_insert=True)`` at 169 µs of client CPU on SQLite and 236 µs on
-PostgreSQL, ``insert()`` at 87 and 161 µs (autocommit, 2,000 calls, median of 5
-runs): 75-80 µs saved per push, 8-10 % of its 800-1,000 µs. MySQL/MariaDB take
-the same path and were not measured.
+Kept because it pays: ``benchmarks/micro.py inserts`` measured a pushed
+request's ``save(force_insert=True)`` at 143-169 µs of client CPU on SQLite and
+214-236 µs on PostgreSQL, ``insert()`` at 85-94 and 158-169 µs (autocommit,
+2,000 calls, median of 5 runs; four runs each): 52-82 µs saved per push, 6-9 %
+of its 800-1,000 µs. MySQL/MariaDB take the same path and were not measured.
 
 It reads the model through ``_meta``, Django's documented Options API. The one
 private piece is ``instance._state``: Django has no public way to mark an
@@ -33,7 +33,7 @@ _PLANS: dict[tuple[str, str, bool], tuple[list[Any], str]] = {}  # by model, ven
 
 
 def insert(instance: models.Model) -> None:
-    """INSERT ``instance`` as ``instance.save(force_insert=True)`` would, for 75-80 µs less CPU.
+    """INSERT ``instance`` as ``instance.save(force_insert=True)`` would, for 50-80 µs less CPU.
 
     It raises ``IntegrityError`` as ``save()`` does, and sends no ``pre_save``
     or ``post_save`` signal on the fast path.
