@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -32,15 +33,25 @@ def load_application(client_id: str) -> Any | None:
     return application
 
 
-# v2: an entry is a snapshot of column values (v1 held a model instance).
-_CACHE_KEY_PREFIX = "django_par.client.v2."
-
 # (database alias, the application's column values, the metadata row's or None)
 Snapshot = tuple[str, tuple[Any, ...], tuple[Any, ...] | None]
 
 
+@functools.cache
+def _columns() -> tuple[list[str], list[str], str]:
+    """The attnames a snapshot's values belong to, in order, and the cache key prefix.
+
+    The prefix names the column layout: a shared cache never hands a snapshot of
+    one layout (another deployment's models) to code expecting another.
+    """
+    application_names = [field.attname for field in get_application_model()._meta.concrete_fields]
+    metadata_names = [field.attname for field in ClientMetadata._meta.concrete_fields]
+    layout = hashlib.sha256(repr((application_names, metadata_names)).encode()).hexdigest()[:12]
+    return application_names, metadata_names, f"django_par.client.{layout}."
+
+
 def _application_cache_key(client_id: str) -> str:
-    return _CACHE_KEY_PREFIX + hashlib.sha256(client_id.encode()).hexdigest()
+    return _columns()[2] + hashlib.sha256(client_id.encode()).hexdigest()
 
 
 def _cached_application(client_id: str) -> Any | None:
@@ -89,20 +100,19 @@ def _column_values(instance: Any) -> tuple[Any, ...]:
 
 def _rebuild(snapshot: Snapshot) -> Any:
     db, application_values, metadata_values = snapshot
-    application_model = get_application_model()
-    application = _from_db(application_model, db, application_values)
+    application_names, metadata_names, _ = _columns()
+    application = get_application_model().from_db(db, application_names, _own_copies(application_values))
     if metadata_values is None:
         # No row: an unsaved one with the defaults, through the reverse one-to-one
         # accessor (it fills the relation caches; no query, nothing saved).
         application.par_metadata = ClientMetadata(application=application)
     else:
-        application.par_metadata = _from_db(ClientMetadata, db, metadata_values)
+        application.par_metadata = ClientMetadata.from_db(db, metadata_names, _own_copies(metadata_values))
     return application
 
 
-def _from_db(model: Any, db: str, values: tuple[Any, ...]) -> Any:
-    names = [field.attname for field in model._meta.concrete_fields]
-    return model.from_db(db, names, [_own_copy(value) for value in values])
+def _own_copies(values: tuple[Any, ...]) -> list[Any]:
+    return [_own_copy(value) for value in values]
 
 
 def _own_copy(value: Any) -> Any:
