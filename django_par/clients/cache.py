@@ -7,10 +7,10 @@ entry's TTL.
 
 Kept as the default because it pays: ``benchmarks/micro.py`` measured (client
 CPU per call, SQLite / PostgreSQL run) a verified-secret hit at 7 / 5 µs in
-process against 138 / 143 µs on Redis, and a client hit at 18 / 18 µs against
-221 / 183 µs on Redis (the query it replaces: 395 / 573 µs). A confidential
-push thus costs about 300 µs less CPU than with both caches on Redis, a third
-of its 800-1,000 µs.
+process against 138-165 / 140-143 µs on Redis, and a client hit at 16 / 16 µs
+against 185-225 / 170-225 µs on Redis (the query it replaces: 390-410 /
+550-570 µs). A confidential push thus costs about 300 µs less CPU than with
+both caches on Redis, a third of its 800-1,000 µs.
 """
 
 from __future__ import annotations

@@ -59,10 +59,12 @@ def _cached_application(client_id: str) -> Any | None:
 
     The cache keeps column values, never an object it hands out: every caller
     (request, thread) gets instances of its own, built by ``Model.from_db`` as a
-    queryset builds them. Measured with ``benchmarks/micro.py`` (client CPU per
-    call, SQLite / PostgreSQL): the query costs 395 / 575 µs, an in-process hit
-    18 / 18 µs (16 of them building the instances), a Redis hit 220 / 180 µs; a
-    push costs 800-1,000 µs, so the cache saves 40-60 % of one.
+    queryset builds them. Measured with ``benchmarks/micro.py client-cache``
+    (client CPU per call, SQLite / PostgreSQL): the query costs 390-410 /
+    550-570 µs, an in-process hit 16 / 16 µs, a Redis hit 185-225 / 170-225 µs.
+    A push costs 800-1,000 µs, so the cache saves 40-60 % of one. Building each
+    caller its own instances is 14-15 µs of the hit (1.5-2 % of a push; handing
+    out one shared object cost 0.2 µs): the price of sharing nothing mutable.
     """
     ttl = par_settings.CLIENT_CACHE_TTL
     cache = get_cache(par_settings.CLIENT_CACHE_ALIAS)
@@ -104,8 +106,9 @@ def _rebuild(snapshot: Snapshot) -> Any:
     application = get_application_model().from_db(db, application_names, _own_copies(application_values))
     if metadata_values is None:
         # No row: an unsaved one with the defaults, through the reverse one-to-one
-        # accessor (it fills the relation caches; no query, nothing saved).
-        application.par_metadata = ClientMetadata(application=application)
+        # accessor, which sets its application_id and both relation caches (no
+        # query, nothing saved). ClientMetadata(application=...) would set them twice.
+        application.par_metadata = ClientMetadata()
     else:
         application.par_metadata = ClientMetadata.from_db(db, metadata_names, _own_copies(metadata_values))
     return application
