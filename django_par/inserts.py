@@ -5,6 +5,19 @@ once per model and database vendor, and only the values change. Every value
 still goes through its field's own preparation, so the row is the one
 ``save()`` writes. The fast path covers the databases django_par is tested on;
 any other goes through ``save()``.
+
+Kept because it pays: ``benchmarks/micro.py inserts`` measured a pushed
+request's ``save(force_insert=True)`` at 143-169 µs of client CPU on SQLite and
+214-236 µs on PostgreSQL, ``insert()`` at 85-94 and 158-169 µs (autocommit,
+2,000 calls, median of 5 runs; four runs each): 52-82 µs saved per push, 6-9 %
+of its 800-1,000 µs. MySQL/MariaDB take the same path and were not measured.
+
+It reads the model through ``_meta``, Django's documented Options API. The one
+private piece is ``instance._state``: Django has no public way to mark an
+instance as stored, so after the INSERT it sets the two flags ``save()`` sets
+(``adding`` and ``db``), so that a later ``save()``, ``delete()`` or model
+validation treats the row as the stored one it is. Nothing else of ``_state``
+is read or written.
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ _PLANS: dict[tuple[str, str, bool], tuple[list[Any], str]] = {}  # by model, ven
 
 
 def insert(instance: models.Model) -> None:
-    """INSERT ``instance`` as ``instance.save(force_insert=True)`` would, for about half the CPU.
+    """INSERT ``instance`` as ``instance.save(force_insert=True)`` would, for 50-80 µs less CPU.
 
     It raises ``IntegrityError`` as ``save()`` does, and sends no ``pre_save``
     or ``post_save`` signal on the fast path.
@@ -38,6 +51,7 @@ def insert(instance: models.Model) -> None:
         cursor.execute(sql, values)
         new_id = cursor.fetchone()[0] if returning else cursor.lastrowid
     instance.pk = meta.auto_field.to_python(new_id)
+    # What save() sets on a stored instance (see the module docstring); no public API does it.
     instance._state.adding = False
     instance._state.db = using
 

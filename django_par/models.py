@@ -114,16 +114,17 @@ class ClientMetadata(models.Model):
 def client_metadata(application: Any) -> ClientMetadata:
     """The client's metadata row, or an unsaved one holding the defaults.
 
-    Kept on the application object: a cached client answers without a lookup.
+    Clients from ``load_application`` carry theirs already (no query). Any other
+    application object (DOT's ``request.client``) is looked up once: Django's
+    reverse one-to-one accessor remembers the row, or its absence, on the object.
+    The unsaved default is never saved by django_par.
     """
-    metadata = application.__dict__.get("_django_par_metadata")
-    if metadata is None:
-        try:
-            metadata = application.par_metadata
-        except ClientMetadata.DoesNotExist:
-            metadata = ClientMetadata(application=application)
-        application.__dict__["_django_par_metadata"] = metadata
-    return metadata
+    try:
+        return application.par_metadata  # type: ignore[no-any-return]
+    except ClientMetadata.DoesNotExist:
+        # Creating it sets application.par_metadata too (Django fills the reverse
+        # one-to-one cache), so later calls get this same object; no query, no save.
+        return ClientMetadata(application=application)
 
 
 class UsedAssertionQuerySet(models.QuerySet["UsedAssertion"]):

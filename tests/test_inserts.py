@@ -10,10 +10,9 @@ from django.db import IntegrityError, connection, models
 from django.utils import timezone
 
 from django_par import inserts
+from django_par.flow.request_uri import new_request_uri, request_uri_digest
 from django_par.inserts import insert
 from django_par.models import PushedRequest, UsedAssertion
-from django_par.flow.request_uri import request_uri_digest
-from django_par.flow.request_uri import new_request_uri
 from tests.helpers.factories import PublicApplicationFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +34,11 @@ def used_assertion() -> UsedAssertion:
 
 
 def column_values(instance: models.Model) -> dict[str, Any]:
-    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields if not field.primary_key}
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    }
 
 
 UNIQUE_COLUMN = {PushedRequest: "request_uri_digest", UsedAssertion: "key_digest"}
@@ -85,3 +88,15 @@ def test_every_path_sets_the_id_of_the_new_row(path: str, monkeypatch: pytest.Mo
 
     assert inserted.pk is not None and inserted.pk != earlier.pk
     assert UsedAssertion.objects.get(pk=inserted.pk).key_digest == inserted.key_digest
+
+
+def test_the_inserted_instance_is_a_stored_one() -> None:
+    """The two _state flags insert() sets: a later save() updates the row, validation sees it as itself."""
+    inserted = used_assertion()
+    insert(inserted)
+    inserted.expires_at += timedelta(seconds=30)
+
+    inserted.validate_unique()
+    inserted.save()
+
+    assert UsedAssertion.objects.get().expires_at == inserted.expires_at

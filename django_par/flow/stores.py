@@ -50,7 +50,7 @@ class DatabaseStore(PushedRequestStore):
     """Rows of :class:`PushedRequest`; each move is one conditional UPDATE."""
 
     def save(self, pushed: PushedRequest) -> None:
-        insert(pushed)  # the push's one write, at half the CPU of save()
+        insert(pushed)  # the push's one write: 50-80 µs less CPU than save() (see django_par.inserts)
 
     def find(self, digest: str) -> PushedRequest | None:
         # The application comes from the client cache (resolution); no join, no ORDER BY.

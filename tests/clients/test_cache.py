@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 from unittest import mock
 
+import pytest
+from django.db import models
+
 from django_par.clients import cache as caching
-from django_par.clients.cache import InProcessCache
+from django_par.clients.cache import IN_PROCESS_CACHE, InProcessCache
+from django_par.clients.registry import load_application
+from tests.helpers.factories import ClientMetadataFactory
 
 
 def test_a_hit_is_the_stored_object_itself() -> None:
@@ -68,3 +74,22 @@ def test_concurrent_writers_stay_within_the_bound() -> None:
         thread.join(timeout=60)
 
     assert len(cache._entries) == 50
+
+
+def _values(value: Any) -> list[Any]:
+    if isinstance(value, (tuple, list)):
+        return [item for element in value for item in _values(element)]
+    if isinstance(value, dict):
+        return [item for element in value.values() for item in _values(element)]
+    return [value]
+
+
+@pytest.mark.django_db
+def test_the_client_cache_holds_values_not_model_instances() -> None:
+    """It hands every thread the same object: what the client registry stores there must not be a model."""
+    metadata = ClientMetadataFactory(jwks={"keys": []})
+    load_application(metadata.application.client_id)
+
+    (entry,) = [value for _, value in IN_PROCESS_CACHE._entries.values()]
+    assert metadata.application.client_id in _values(entry)
+    assert not [value for value in _values(entry) if isinstance(value, models.Model)]

@@ -1,0 +1,254 @@
+"""What each of django_par's speed tricks saves, measured in-process.
+
+    benchmarks/.venv/bin/python benchmarks/micro.py                       # SQLite
+    BENCH_DB=postgresql benchmarks/.venv/bin/python benchmarks/micro.py   # PostgreSQL
+
+Each figure is the median over 5 runs of the CPU time of this process per call
+(``time.process_time``), in µs; a push costs about 800–1,000 µs of server CPU
+(benchmarks/README.md), so a trick worth keeping saves tens of µs. On a fresh
+temporary SQLite file (WAL, as the load benchmark), or PostgreSQL with
+BENCH_DB=postgresql (it creates and drops the database BENCH_PG_NAME, default
+django_par_bench_micro). Needs Redis on 127.0.0.1:6379 for the shared-cache
+figures (BENCH_REDIS_URL), as benchmarks/run.sh does. Run benchmarks/run.sh
+once first: it creates benchmarks/.venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(REPO))
+
+RUNS = 5
+
+
+def per_call(function: Callable[[], Any], calls: int, prepare: Callable[[], Any] | None = None) -> float:
+    """Median over RUNS of the CPU µs per call; ``prepare`` runs untimed before each run."""
+    results = []
+    for _ in range(RUNS):
+        if prepare is not None:
+            prepare()
+        started = time.process_time()
+        for _ in range(calls):
+            function()
+        results.append((time.process_time() - started) / calls * 1e6)
+    return statistics.median(results)
+
+
+def report(name: str, micros: float, baseline: float | None = None) -> None:
+    saving = f"   saves {baseline - micros:7.1f} µs/call" if baseline is not None else ""
+    print(f"  {name:60s} {micros:9.1f} µs{saving}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=2000, help="calls per run (default 2000)")
+    parser.add_argument("sections", nargs="*", choices=[[], *SECTIONS], help="what to measure (default: all)")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="django-par-micro-"))
+    vendor = os.environ.get("BENCH_DB", "sqlite")
+    os.environ.update(DJANGO_SETTINGS_MODULE="benchmarks.settings", BENCH_DB=vendor)
+    pg_name = os.environ.setdefault("BENCH_PG_NAME", "django_par_bench_micro")
+    os.environ.setdefault("BENCH_SQLITE_PATH", str(workdir / "micro.sqlite3"))
+    os.environ.setdefault("BENCH_CACHE_PREFIX", f"django-par-micro-{os.getpid()}")
+    host, user = os.environ.get("BENCH_PG_HOST", "127.0.0.1"), os.environ.get("BENCH_PG_USER", "postgres")
+    psql = ["psql", "-h", host, "-U", user, "-d", "postgres", "-qc"]
+    if vendor == "postgresql":
+        subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=True)
+        subprocess.run([*psql, f'CREATE DATABASE "{pg_name}"'], check=True)
+    try:
+        measure(args.calls, args.sections or list(SECTIONS))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if vendor == "postgresql":
+            from django.db import connections
+
+            connections.close_all()
+            subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=False)
+
+
+def measure(calls: int, sections: list[str]) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    print(f"django_par micro-benchmarks on {connection.vendor}: CPU of this process per call, median of {RUNS} runs")
+    for section in sections:
+        SECTIONS[section](calls)
+
+
+def measure_inserts(calls: int) -> None:
+    """django_par.inserts.insert() against save(force_insert=True), autocommit as on a push."""
+    from django.utils import timezone
+    from oauth2_provider.models import get_application_model
+
+    from django_par.flow.request_uri import new_request_uri, request_uri_digest
+    from django_par.inserts import insert
+    from django_par.models import PushedRequest, UsedAssertion
+
+    application = get_application_model().objects.create(
+        client_id="micro-insert", client_type="public", authorization_grant_type="authorization-code"
+    )
+    parameters = {
+        "response_type": "code",
+        "client_id": "micro-insert",
+        "redirect_uri": "https://client.example.org/cb",
+        "scope": "openid read",
+        "state": "af0ifjsldkj",
+        "nonce": "n-0S6_WzA2Mj",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    rows: list[Any] = []
+
+    def new_rows() -> None:
+        PushedRequest.objects.all().delete()
+        UsedAssertion.objects.all().delete()
+        now = timezone.now()
+        rows[:] = [
+            PushedRequest(
+                request_uri_digest=request_uri_digest(new_request_uri()),
+                application=application,
+                parameters=parameters,
+                created_at=now,
+                expires_at=now + timedelta(seconds=90),
+            )
+            for _ in range(calls)
+        ]
+
+    def next_row() -> Any:
+        return rows.pop()
+
+    print("inserts (one pushed request row)")
+    saved = per_call(lambda: next_row().save(force_insert=True), calls, new_rows)
+    report("PushedRequest.save(force_insert=True)", saved)
+    report("django_par.inserts.insert(pushed)", per_call(lambda: insert(next_row()), calls, new_rows), saved)
+
+
+def measure_client_cache(calls: int) -> None:
+    """load_application: a cache hit (in process, or Redis) against the query it replaces."""
+    from django.conf import settings
+    from oauth2_provider.models import get_application_model
+
+    from django_par.models import ClientMetadata
+
+    model = get_application_model()
+    public = model.objects.create(
+        client_id="micro-public", client_type="public", authorization_grant_type="authorization-code"
+    )
+    with_keys = model.objects.create(
+        client_id="micro-pkjwt", client_type="confidential", authorization_grant_type="authorization-code"
+    )
+    jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "e": "AQAB", "n": "x" * 342}
+    ClientMetadata.objects.create(
+        application=with_keys, token_endpoint_auth_method="private_key_jwt", jwks={"keys": [jwk]}
+    )
+    base = dict(getattr(settings, "DJANGO_PAR", {}))
+
+    print("client cache (load_application)")
+    measure_client(with_keys.client_id, "metadata with a one-key jwks", calls, base)
+    measure_client(public.client_id, "no metadata row", calls, base)
+
+
+def measure_client(client_id: str, label: str, calls: int, base: dict[str, Any]) -> None:
+    from django.test.utils import override_settings
+
+    from django_par.clients import registry
+    from django_par.clients.cache import IN_PROCESS_CACHE
+
+    def load() -> Any:
+        return registry.load_application(client_id)
+
+    with override_settings(DJANGO_PAR={**base, "CLIENT_CACHE_TTL": 0}):
+        query = per_call(load, calls)
+    report(f"{label}: no cache (one query)", query)
+    with override_settings(DJANGO_PAR={**base, "CLIENT_CACHE_ALIAS": None}):
+        load()
+        report(f"{label}: in-process hit", per_call(load, calls), query)
+        # Of which the instances of its own (before, every caller got one shared object).
+        snapshot = IN_PROCESS_CACHE.get(registry._application_cache_key(client_id))
+        report(f"{label}: of which building its own instances", per_call(lambda: registry._rebuild(snapshot), calls))
+    with override_settings(DJANGO_PAR={**base, "CLIENT_CACHE_ALIAS": "default"}):
+        load()
+        report(f"{label}: Redis hit", per_call(load, calls), query)
+
+
+def measure_secret_cache(calls: int) -> None:
+    """verify_client_secret of a hashed secret: the cache hit against the hasher it replaces."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import check_password, make_password
+    from django.test.utils import override_settings
+    from oauth2_provider.models import get_application_model
+
+    from django_par.clients.secrets import verify_client_secret
+
+    application = get_application_model()(pk=10**9, client_secret=make_password("micro-secret"))
+    base = dict(getattr(settings, "DJANGO_PAR", {}))
+    print("verified-secret cache (verify_client_secret, hashed secret)")
+    hashed = per_call(lambda: check_password("micro-secret", application.client_secret), 3)
+    report("no cache: the password hasher (3 calls per run)", hashed)
+    for alias, label in ((None, "in-process hit"), ("default", "Redis hit")):
+        with override_settings(DJANGO_PAR={**base, "SECRET_CACHE_ALIAS": alias}):
+            verify_client_secret(application, "micro-secret")
+            report(label, per_call(lambda: verify_client_secret(application, "micro-secret"), calls), hashed)
+
+
+def measure_key_sets(calls: int) -> None:
+    """jose.keys: the lru_cache of parsed key sets against parsing the client's jwks each time."""
+    import json
+
+    from jwcrypto import jwk
+
+    from django_par.jose import keys
+
+    document = {"keys": [jwk.JWK.generate(kty="RSA", size=2048, kid="k1").export_public(as_dict=True)]}
+    print("parsed key sets (jose.keys, a one-key RSA jwks)")
+    parse = per_call(lambda: jwk.JWKSet.from_json(json.dumps(document, sort_keys=True)), calls)
+    report("parsed every time (JWKSet.from_json)", parse)
+    report("lru_cache hit (_key_set)", per_call(lambda: keys._key_set(document), calls), parse)
+
+
+def measure_reverse(calls: int) -> None:
+    """clients.assertions: the memo of reverse() against reverse() itself, for the two audience URLs."""
+    from django.urls import reverse
+
+    from django_par.clients import assertions
+
+    names = ("oauth2_provider:token", "django_par:par")
+    print("reverse() memo (clients.assertions.endpoint_urls, two URL names)")
+    plain = per_call(lambda: [reverse(name) for name in names], calls)
+    report("reverse() each time", plain)
+    report(
+        "memo hit (endpoint_urls)",
+        per_call(lambda: assertions.endpoint_urls("https://idp.example/o", *names), calls),
+        plain,
+    )
+
+
+SECTIONS: dict[str, Callable[[int], None]] = {
+    "inserts": measure_inserts,
+    "client-cache": measure_client_cache,
+    "secret-cache": measure_secret_cache,
+    "key-sets": measure_key_sets,
+    "reverse": measure_reverse,
+}
+
+if __name__ == "__main__":
+    main()
