@@ -115,9 +115,9 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
             'id="authorizationForm"',
         )
     elif args.scenario == "push_private_key_jwt":
-        scenario = run.scenario(args.scenario, expected_rate=args.requests / 15)
+        scenario = run.scenario(args.scenario, expected_rate=args.requests / 15, warmup_s=0)
     else:
-        scenario = run.scenario(args.scenario, expected_rate=0)
+        scenario = run.scenario(args.scenario, expected_rate=0, warmup_s=0)
     extra = {"HTTP_AUTHORIZATION": scenario.authorization} if scenario.authorization else {}
     bodies = scenario.bodies or [None]
 

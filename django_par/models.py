@@ -32,9 +32,7 @@ class PushedRequest(models.Model):
         on_delete=models.CASCADE,
         related_name="pushed_requests",
     )
-    parameters = models.JSONField(
-        help_text=_("The authorization request parameters, without client credentials.")
-    )
+    parameters = models.JSONField(help_text=_("The authorization request parameters, without client credentials."))
     state = models.CharField(max_length=16, choices=State.choices, default=State.PUSHED)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(db_index=True)

@@ -110,6 +110,9 @@ def endpoint_urls(issuer_url: str, *url_names: str) -> list[str]:
 def _path(name: str, urlconf: Any, prefix: str) -> str | None:
     """reverse(name), remembered: a client assertion's audience check asks on every push.
 
+    Measured (``benchmarks/micro.py reverse``): 29–31 µs a call without, 6 µs with;
+    about 2 % of a private_key_jwt push.
+
     The URLconf in force and the script prefix are part of the key.
     """
     try:

