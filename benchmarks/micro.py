@@ -16,12 +16,8 @@ once first: it creates benchmarks/.venv.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,6 +27,8 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 RUNS = 5
 
@@ -59,26 +57,8 @@ def main() -> None:
     parser.add_argument("sections", nargs="*", choices=[[], *SECTIONS], help="what to measure (default: all)")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="django-par-micro-"))
-    vendor = os.environ.get("BENCH_DB", "sqlite")
-    os.environ.update(DJANGO_SETTINGS_MODULE="benchmarks.settings", BENCH_DB=vendor)
-    pg_name = os.environ.setdefault("BENCH_PG_NAME", "django_par_bench_micro")
-    os.environ.setdefault("BENCH_SQLITE_PATH", str(workdir / "micro.sqlite3"))
-    os.environ.setdefault("BENCH_CACHE_PREFIX", f"django-par-micro-{os.getpid()}")
-    host, user = os.environ.get("BENCH_PG_HOST", "127.0.0.1"), os.environ.get("BENCH_PG_USER", "postgres")
-    psql = ["psql", "-h", host, "-U", user, "-d", "postgres", "-qc"]
-    if vendor == "postgresql":
-        subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=True)
-        subprocess.run([*psql, f'CREATE DATABASE "{pg_name}"'], check=True)
-    try:
+    with scratch_database("micro"):
         measure(args.calls, args.sections or list(SECTIONS))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if vendor == "postgresql":
-            from django.db import connections
-
-            connections.close_all()
-            subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=False)
 
 
 def measure(calls: int, sections: list[str]) -> None:

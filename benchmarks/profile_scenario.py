@@ -16,12 +16,8 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -32,6 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench  # noqa: E402  (the JWT helpers and request parameters of the load benchmark)
+from benchmarks.scratch import scratch_database  # noqa: E402
 
 PORT = 8000  # only names the redirect URIs and the issuer; nothing listens
 
@@ -45,34 +42,8 @@ def main() -> None:
     parser.add_argument("--dump", metavar="FILE", help="also write the raw profile here (for pstats' print_callers)")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="django-par-profile-"))
-    vendor = os.environ.get("BENCH_DB", "sqlite")
-    os.environ.update(DJANGO_SETTINGS_MODULE="benchmarks.settings", BENCH_DB=vendor)
-    pg_name = os.environ.setdefault("BENCH_PG_NAME", "django_par_bench_profile")
-    os.environ.setdefault("BENCH_SQLITE_PATH", str(workdir / "profile.sqlite3"))
-    os.environ.setdefault("BENCH_CACHE_PREFIX", f"django-par-profile-{os.getpid()}")
-    psql = [
-        "psql",
-        "-h",
-        os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
-        "-U",
-        os.environ.get("BENCH_PG_USER", "postgres"),
-        "-d",
-        "postgres",
-        "-qc",
-    ]
-    if vendor == "postgresql":
-        subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=True)
-        subprocess.run([*psql, f'CREATE DATABASE "{pg_name}"'], check=True)
-    try:
+    with scratch_database("profile") as workdir:
         profile(args, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if vendor == "postgresql":
-            from django.db import connections
-
-            connections.close_all()
-            subprocess.run([*psql, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'], check=False)
 
 
 def profile(args: argparse.Namespace, workdir: Path) -> None:
