@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench  # noqa: E402  (the JWT helpers and request parameters of the load benchmark)
+
 from benchmarks.scratch import scratch_database  # noqa: E402
 
 PORT = 8000  # only names the redirect URIs and the issuer; nothing listens
