@@ -9,11 +9,7 @@
 
 from __future__ import annotations
 
-import re
-
-import django
 from django.http import HttpRequest
-from django.views.debug import SafeExceptionReporterFilter, get_default_exception_reporter_filter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import fapi2
@@ -25,27 +21,12 @@ from .parameters import validate_pushed_parameters
 from .request_objects import request_object_parameters, require_signed_request_object
 
 
-class _AuthorizationHeaderFilter(SafeExceptionReporterFilter):
-    """Django 4.2's report filter, also hiding the Authorization header, as Django 5.0+ does."""
-
-    hidden_settings = re.compile(SafeExceptionReporterFilter.hidden_settings.pattern + "|AUTH", flags=re.I)
-
-
-# Django 4.2 shows the Basic credentials of the Authorization header in error reports.
-_LEGACY_REPORT_FILTER = _AuthorizationHeaderFilter() if django.VERSION < (5, 0) else None
-
-
 # Error reports (the 500 page, admin e-mails) hide the credentials in the body and
 # every variable of this call and of the calls below it.
 @sensitive_variables()
 @sensitive_post_parameters("client_secret", "client_assertion")
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
-    if (
-        _LEGACY_REPORT_FILTER is not None
-        and type(get_default_exception_reporter_filter()) is SafeExceptionReporterFilter
-    ):
-        request.exception_reporter_filter = _LEGACY_REPORT_FILTER
     params = read_form_parameters(request)
     client = authenticate_client(request, params)
     if "request_uri" in params:

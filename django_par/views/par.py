@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..errors import MethodNotAllowed, OAuthError
 from ..push.pipeline import push_authorization_request
+from .reports import hide_authorization_header
 from .responses import json_error_response, no_store
 
 
@@ -23,6 +24,7 @@ class PushedAuthorizationRequestView(View):
         return csrf_exempt(super().as_view(**initkwargs))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        hide_authorization_header(request)
         try:
             result = push_authorization_request(request)
         except OAuthError as error:

@@ -17,6 +17,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.views import TokenView as DotTokenView
 
+from .reports import hide_authorization_header
+
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
 # RFC 7523 §2.2; RFC 7636 §4.5; RFC 8628 §3.4): each would let a reader of a report act as the client.
 SENSITIVE_TOKEN_PARAMETERS = (
@@ -42,6 +44,7 @@ class TokenView(DotTokenView):
     @method_decorator(sensitive_variables())
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         hide_token_parameters(request)
+        hide_authorization_header(request)
         return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
 
     def create_token_response(self, request: HttpRequest) -> Any:
