@@ -59,6 +59,9 @@ SETTINGS: dict[str, Setting] = {
         list,
         import_path=True,
     ),
+    # Let confidential clients, too, change the port of a registered loopback redirect URI
+    # (RFC 8252 §7.3 is for native apps, which are public clients).
+    "LOOPBACK_ANY_PORT_FOR_CONFIDENTIAL_CLIENTS": Setting(False, bool),
     # Minimum length of the state and nonce parameters.
     "STATE_MIN_LENGTH": Setting(8, int),
     "NONCE_MIN_LENGTH": Setting(8, int),
@@ -129,6 +132,7 @@ class ParSettings:
     STORE: str
     STORE_CACHE_ALIAS: str
     CLIENT_AUTH_BACKENDS: list[str]
+    LOOPBACK_ANY_PORT_FOR_CONFIDENTIAL_CLIENTS: bool
     STATE_MIN_LENGTH: int
     NONCE_MIN_LENGTH: int
     MAX_BODY_SIZE: int

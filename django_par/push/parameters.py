@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
+from oauth2_provider.models import AbstractApplication
 from oauth2_provider.settings import oauth2_settings
 
 from .. import dot
@@ -145,17 +146,44 @@ def check_with_dot(
     return dot.check_with_dot(request, oauthlib_params, application)
 
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})
+# An authority without userinfo: a host (an IPv6 literal in brackets) and an optional port.
+_AUTHORITY = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\[\]@:]*)(?::[0-9]*)?")
+# RFC 8252 §7.3: http on a loopback IP literal, whose port alone may differ from the registered one.
+_LOOPBACK_URI = re.compile(
+    r"(?P<base>http://(?P<host>127\.0\.0\.1|\[::1\]|localhost))(?::[0-9]*)?(?P<rest>[/?#].*)?", re.DOTALL
+)
 
 
-def _without_port(uri: str) -> tuple[str, str, str, str, str] | None:
-    """The URI with its port removed, when it is http on a loopback host (RFC 8252 §7.3)."""
-    parts = urlsplit(uri)
-    hosts = LOOPBACK_HOSTS | ({"localhost"} if getattr(oauth2_settings, "ALLOW_LOCALHOST_LOOPBACK", False) else set())
-    host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
-    if parts.scheme != "http" or host not in hosts:
+def _check_redirect_uri_syntax(redirect_uri: str) -> None:
+    """Refuse a redirect_uri that a browser could read as another address than this code does."""
+    try:
+        parts = urlsplit(redirect_uri)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # a bad port, or a malformed IPv6 literal
+        raise InvalidRequest("redirect_uri is not a valid URI: bad host or port.") from None
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        # RFC 3986 §7.6: userinfo makes an address read as another host (http://127.0.0.1:80@evil.example/).
+        raise InvalidRequest("redirect_uri must not contain user information.")
+    if not _AUTHORITY.fullmatch(parts.netloc):
+        raise InvalidRequest("redirect_uri is not a valid URI: bad host or port.")
+
+
+def _without_loopback_port(uri: str) -> str | None:
+    """``uri`` without its port, when it is http on a loopback host (RFC 8252 §7.3)."""
+    match = _LOOPBACK_URI.fullmatch(uri)
+    if match is None:
         return None
-    return (parts.scheme, host, parts.path, parts.query, parts.fragment)
+    if match["host"] == "localhost" and not getattr(oauth2_settings, "ALLOW_LOCALHOST_LOOPBACK", False):
+        return None  # RFC 8252 §8.3: localhost is not loopback unless DOT is told so
+    return match["base"] + (match["rest"] or "")
+
+
+def loopback_port_may_vary(application: Any) -> bool:
+    """RFC 8252 §7.3 is for native apps, which are public clients (RFC 8252 §8.4)."""
+    return bool(
+        application.client_type == AbstractApplication.CLIENT_PUBLIC
+        or par_settings.LOOPBACK_ANY_PORT_FOR_CONFIDENTIAL_CLIENTS
+    )
 
 
 def check_redirect_uri_registered(application: Any, redirect_uri: str) -> None:
@@ -164,13 +192,15 @@ def check_redirect_uri_registered(application: Any, redirect_uri: str) -> None:
     DOT before 3.4 let a request add query parameters to a registered URI; this
     holds every supported DOT release to the exact rule.
     """
+    _check_redirect_uri_syntax(redirect_uri)
     if getattr(oauth2_settings, "ALLOW_URI_WILDCARDS", False):
         return  # the site asked for DOT's wildcard matching
     registered = application.redirect_uris.split()
     if redirect_uri in registered:
         return
-    loopback = _without_port(redirect_uri)
-    if loopback is not None and any(_without_port(uri) == loopback for uri in registered):
+    loopback = _without_loopback_port(redirect_uri)
+    port_may_vary = loopback is not None and loopback_port_may_vary(application)
+    if port_may_vary and any(_without_loopback_port(uri) == loopback for uri in registered):
         return
     raise InvalidRequest("redirect_uri does not exactly match a URI registered for this client.")
 

@@ -16,7 +16,13 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from django_par.models import PushedRequest
 from tests.conftest import CODE_CHALLENGE, assert_oauth_error, basic_auth, code_request, push
-from tests.helpers.factories import CLIENT_SECRET, OTHER_REDIRECT_URI, REDIRECT_URI, ConfidentialApplicationFactory
+from tests.helpers.factories import (
+    CLIENT_SECRET,
+    OTHER_REDIRECT_URI,
+    REDIRECT_URI,
+    ConfidentialApplicationFactory,
+    PublicApplicationFactory,
+)
 from tests.helpers.jwt_helpers import dot_validator
 
 pytestmark = pytest.mark.django_db
@@ -134,8 +140,24 @@ class TestRedirectUri:
     def test_unregistered_uri_is_refused_exact_match(self, push_as, confidential_app, redirect_uri):
         assert_refused(push_as(confidential_app, redirect_uri=redirect_uri), "invalid_request", "redirect")
 
-    def test_a_loopback_uri_may_change_its_port_rfc8252_7_3(self, push_as):
-        # (DOT before 3.4 allows this for 127.0.0.1 only, so IPv6 is left to DOT.)
+    def test_a_public_clients_loopback_uri_may_change_its_port_rfc8252_7_3(self, client):
+        # (DOT before 3.4 allows this for 127.0.0.1 only, so IPv6 is tested on the matcher below.)
+        application = PublicApplicationFactory(redirect_uris="http://127.0.0.1/cb")
+        redirect_uri = "http://127.0.0.1:51004/cb"
+
+        response = push(client, code_request(application, redirect_uri=redirect_uri))
+
+        assert assert_stored(response)["redirect_uri"] == redirect_uri
+
+    def test_a_confidential_clients_loopback_port_is_exact_rfc8252_7_3_is_for_native_apps(self, push_as):
+        application = ConfidentialApplicationFactory(redirect_uris="http://127.0.0.1/cb")
+
+        response = push_as(application, redirect_uri="http://127.0.0.1:51004/cb")
+
+        assert_refused(response, "invalid_request", "exactly match")
+
+    @override_settings(DJANGO_PAR={"LOOPBACK_ANY_PORT_FOR_CONFIDENTIAL_CLIENTS": True})
+    def test_a_setting_lets_confidential_clients_change_the_loopback_port(self, push_as):
         application = ConfidentialApplicationFactory(redirect_uris="http://127.0.0.1/cb")
         redirect_uri = "http://127.0.0.1:51004/cb"
 
@@ -144,10 +166,46 @@ class TestRedirectUri:
     @pytest.mark.parametrize(
         "redirect_uri", ["http://127.0.0.1:51004/other", "https://127.0.0.1:51004/cb", "http://localhost:51004/cb"]
     )
-    def test_only_the_loopback_port_may_change(self, push_as, redirect_uri):
-        application = ConfidentialApplicationFactory(redirect_uris="http://127.0.0.1/cb")
+    def test_only_the_loopback_port_may_change(self, client, redirect_uri):
+        application = PublicApplicationFactory(redirect_uris="http://127.0.0.1/cb")
 
-        assert_refused(push_as(application, redirect_uri=redirect_uri), "invalid_request", "redirect")
+        response = push(client, code_request(application, redirect_uri=redirect_uri))
+
+        assert_refused(response, "invalid_request", "redirect")
+
+    @pytest.mark.parametrize(
+        ("redirect_uri", "description"),
+        [
+            # RFC 3986 §7.6: the host is evil.example, not 127.0.0.1.
+            ("http://127.0.0.1:8200@evil.example/cb", "user information"),
+            ("http://user@127.0.0.1:8200/cb", "user information"),
+            ("http://127.0.0.1:99999/cb", "bad host or port"),
+            ("http://127.0.0.1:+80/cb", "bad host or port"),
+            ("http://127.0.0.1:8o/cb", "bad host or port"),
+            ("http://[::1/cb", "bad host or port"),
+            ("http://[::1]x:80/cb", "bad host or port"),
+        ],
+    )
+    def test_a_uri_read_two_ways_is_invalid_request_not_a_500(self, client, redirect_uri, description):
+        application = PublicApplicationFactory(redirect_uris="http://127.0.0.1/cb")
+
+        response = push(client, code_request(application, redirect_uri=redirect_uri))
+
+        assert_refused(response, "invalid_request", description)
+
+    def test_user_information_is_refused_even_when_registered(self, push_as):
+        redirect_uri = "https://user@client.example.org/callback"
+        application = ConfidentialApplicationFactory(redirect_uris=redirect_uri)
+
+        assert_refused(push_as(application, redirect_uri=redirect_uri), "invalid_request", "user information")
+
+    def test_userinfo_is_refused_even_where_the_site_validator_would_accept_it(self, settings, client):
+        application = PublicApplicationFactory(redirect_uris="http://127.0.0.1/cb")
+
+        with dot_validator(settings, f"{__name__}.AnyRedirectValidator"):
+            response = push(client, code_request(application, redirect_uri="http://127.0.0.1:8200@evil.example/cb"))
+
+        assert_refused(response, "invalid_request", "user information")
 
     def test_omitted_with_several_registered_is_refused(self, push_as, confidential_app):
         assert_refused(push_as(confidential_app, redirect_uri=None), "invalid_request")
@@ -334,6 +392,13 @@ class TestResponseMode:
     @pytest.mark.parametrize("mode", ["web_message", "QUERY", "query.JWT", "jwt.query"])
     def test_unknown_mode_is_refused(self, push_as, confidential_app, mode):
         assert_refused(push_as(confidential_app, response_mode=mode), "invalid_request", "response_mode")
+
+
+class AnyRedirectValidator(OAuth2Validator):
+    """A site validator that relaxes redirect URIs: django_par's own rule must still hold."""
+
+    def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs):
+        return True
 
 
 class SiteValidator(OAuth2Validator):
