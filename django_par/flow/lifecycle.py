@@ -7,12 +7,11 @@ so two browsers racing cannot both win.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
 from .. import fapi2
@@ -50,7 +49,7 @@ def store_pushed_request(request: HttpRequest, application: Any, parameters: dic
     return PushResult(request_uri, lifetime)
 
 
-def resolve_request_uri(request: HttpRequest, query: Mapping[str, str]) -> PushedRequest:
+def resolve_request_uri(request: HttpRequest, query: QueryDict) -> PushedRequest:
     """The pushed request named by the query's request_uri, now in use."""
     try:
         pushed = _find_usable(query)
@@ -62,14 +61,18 @@ def resolve_request_uri(request: HttpRequest, query: Mapping[str, str]) -> Pushe
     return pushed
 
 
-def _find_usable(query: Mapping[str, str]) -> PushedRequest:
+def _find_usable(query: QueryDict) -> PushedRequest:
+    for name in ("request_uri", "client_id"):
+        # RFC 6749 §3.1: parameters must not be repeated; which copy would win is a parser's guess.
+        if len(query.getlist(name)) > 1:
+            raise InvalidRequest(f"{name} was sent more than once.")
     if "request" in query:
         raise InvalidRequest("request and request_uri cannot be sent together.")
     client_id = query.get("client_id")
     if not client_id:
         # RFC 9126 §4: client_id is required beside request_uri.
         raise InvalidRequest("client_id is required with request_uri.")
-    request_uri = query["request_uri"]
+    request_uri = query.get("request_uri", "")
     if not request_uri.startswith(REQUEST_URI_PREFIX):
         raise InvalidRequestUri("The request_uri was not issued by this server.")
     pushed = get_store().find(request_uri_digest(request_uri))

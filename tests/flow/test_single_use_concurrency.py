@@ -11,10 +11,12 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
 from django.db import connection, connections
+from django.http import QueryDict
 from django.test import RequestFactory, override_settings
 from oauth2_provider.models import get_grant_model
 
@@ -332,7 +334,7 @@ def test_many_threads_consume_one_request(skip_consent_app: Any, signal_log: Sig
     for round_number in range(ROUNDS):
         signal_log.clear()
         request_uri = push_request(skip_consent_app)
-        query = {"client_id": skip_consent_app.client_id, "request_uri": request_uri}
+        query = QueryDict(urlencode({"client_id": skip_consent_app.client_id, "request_uri": request_uri}))
         pushed = resolve_request_uri(factory.get("/"), query)
 
         outcomes = race(*[lambda: try_consume(pushed.pk)] * THREADS)
@@ -349,7 +351,7 @@ def test_many_threads_start_one_flow(skip_consent_app: Any, signal_log: SignalLo
     for round_number in range(ROUNDS):
         signal_log.clear()
         request_uri = push_request(skip_consent_app)
-        query = {"client_id": skip_consent_app.client_id, "request_uri": request_uri}
+        query = QueryDict(urlencode({"client_id": skip_consent_app.client_id, "request_uri": request_uri}))
 
         resolved = race(*[lambda: resolve_request_uri(factory.get("/"), query)] * THREADS)
 

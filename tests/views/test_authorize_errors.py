@@ -162,6 +162,31 @@ def test_request_and_request_uri_together(any_browser: Browser, skip_consent_app
     assert pushed_row(request_uri).state == State.PUSHED
 
 
+@pytest.mark.parametrize(
+    "repeat",
+    ["request_uri", "request_uri same value", "client_id", "client_id same value"],
+)
+def test_a_repeated_request_uri_or_client_id_rfc6749_3_1(
+    any_browser: Browser, skip_consent_app: Any, repeat: str
+) -> None:
+    # As at the PAR endpoint: which copy would win is a parser's guess, so none does.
+    first, second = push_request(skip_consent_app), push_request(skip_consent_app)
+    client_id = skip_consent_app.client_id
+    query = {
+        "request_uri": [("request_uri", first), ("request_uri", second), ("client_id", client_id)],
+        "request_uri same value": [("request_uri", first), ("request_uri", first), ("client_id", client_id)],
+        "client_id": [("client_id", client_id), ("client_id", "another-client"), ("request_uri", first)],
+        "client_id same value": [("client_id", client_id), ("request_uri", first), ("client_id", client_id)],
+    }[repeat]
+
+    response = any_browser.get(AUTHORIZE_PATH + "?" + urlencode(query))
+
+    assert_error_page(response, "invalid_request")
+    assert b"more than once" in response.content
+    assert_nothing_issued()
+    assert pushed_row(first).state == pushed_row(second).state == State.PUSHED
+
+
 def test_consent_post_with_an_unknown_request_uri(logged_in_browser: Browser, confidential_app: Any) -> None:
     request_uri = push_request(confidential_app)
     url = authorize_url(confidential_app, request_uri)
