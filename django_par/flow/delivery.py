@@ -79,6 +79,26 @@ def error_response_url(parameters: Mapping[str, str], error: str, description: s
     return response_url(parameters["redirect_uri"], response, "query")
 
 
+def with_issuer(location: str, iss: str) -> str:
+    """``location`` with ``iss`` once, beside the response (RFC 9207 §2), for a request that was not pushed.
+
+    The response is in the fragment when there is one (RFC 6749 §3.1.2: a redirect URI
+    has none of its own), else in the query. An ``iss`` already there (DOT 3.4 adds one
+    when its COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS is on) is replaced, not repeated.
+    """
+    scheme, netloc, path, query, fragment = urlsplit(location)
+    if fragment:
+        fragment = _replace_iss(fragment, iss)
+    else:
+        query = _replace_iss(query, iss)
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def _replace_iss(component: str, iss: str) -> str:
+    pairs = [(name, value) for name, value in parse_qsl(component, keep_blank_values=True) if name != "iss"]
+    return urlencode([*pairs, ("iss", iss)])
+
+
 def signed_response(request: HttpRequest, application: Any, params: Mapping[str, str]) -> str:
     """The JARM ``response`` JWT (JARM §2.1), signed with the server's OIDC key."""
     key = jwk.JWK.from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY.encode("utf-8"))

@@ -21,12 +21,12 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 from .. import dot
 from ..clients.registry import load_application
 from ..errors import OAuthError
-from ..flow.delivery import deliver, error_response_url
+from ..flow.delivery import deliver, error_response_url, with_issuer
 from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
 from ..flow.session import login_is_stale, remember_login_hint
 from ..models import PushedRequest
 from ..push.parameters import check_with_dot
-from .responses import html_error_response
+from .responses import html_error_response, no_store
 
 
 class PushedAuthorizationMixin:
@@ -36,6 +36,11 @@ class PushedAuthorizationMixin:
     request: HttpRequest
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Every answer (consent page, login redirect, code, error) is for this user and this
+        # moment only: no browser or shared cache may keep it (RFC 9111 §5.2.2.5).
+        return no_store(self.answer(request, *args, **kwargs))
+
+    def answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.pushed_request = None
         try:
             if "request_uri" in request.GET:
@@ -149,7 +154,9 @@ class PushedAuthorizationMixin:
         """Every authorization response passes here (codes, error redirects): the
         request_uri is spent, then the response is delivered in the pushed response_mode."""
         if self.pushed_request is None:
-            return super().redirect(redirect_to, application)  # type: ignore[misc,no-any-return]
+            # RFC 9207 §2: iss in every authorization response, to requests that were not pushed too.
+            location = with_issuer(redirect_to, dot.issuer(self.request))
+            return super().redirect(location, application)  # type: ignore[misc,no-any-return]
         self.spend_request_uri()
         delivered = deliver(self.request, application, self.pushed_parameters, redirect_to)
         if isinstance(delivered, HttpResponse):
