@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
+from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 
 from .. import dot
@@ -109,6 +110,19 @@ class PushedAuthorizationMixin:
         request.META = {**request.META, "QUERY_STRING": query_string}
 
     # -- DOT hooks -----------------------------------------------------------
+
+    def handle_no_permission(self) -> HttpResponse:
+        """An anonymous user: DOT's login redirect, or its prompt=none error.
+
+        DOT before 3.4 sends the prompt=none error of a plain request to its redirect_uri
+        unvalidated, an open redirect (RFC 9700 §4.11); validate first, as DOT 3.4 does.
+        """
+        if self.pushed_request is None and "none" in self.request.GET.get("prompt", "").split():
+            try:
+                self.validate_authorization_request(self.request)
+            except OAuthToolkitError as error:  # FatalClientError: an error page, never a redirect
+                return self.error_response(error, application=None)  # type: ignore[attr-defined,no-any-return]
+        return super().handle_no_permission()  # type: ignore[misc,no-any-return]
 
     def validate_authorization_request(self, request: HttpRequest) -> tuple[Any, dict[str, Any]]:
         """DOT's validation; for a pushed request, of the expanded parameters with the

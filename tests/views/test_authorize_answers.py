@@ -280,3 +280,22 @@ def test_a_pushed_implicit_response_has_one_iss_in_the_fragment(logged_in_browse
     )
     response = logged_in_browser.get(authorize_url(application, request_uri))
     assert iss_values(location(response)) == ([], [ISSUER])
+
+
+# -- prompt=none of a plain request: no open redirect (DOT before 3.4 had one) ----------------
+
+
+@pytest.mark.parametrize(
+    "client_id, redirect_uri",
+    [("no-such-client", "https://evil.example/cb"), (None, "https://evil.example/cb")],
+    ids=["unknown client", "registered client, other redirect_uri"],
+)
+def test_a_plain_prompt_none_never_redirects_to_an_unregistered_uri(
+    browser: Browser, confidential_app: Any, client_id: str | None, redirect_uri: str
+) -> None:
+    url = plain_url(confidential_app, prompt="none", redirect_uri=redirect_uri)
+    if client_id is not None:
+        url = plain_url(confidential_app, prompt="none", redirect_uri=redirect_uri, client_id=client_id)
+    response = browser.get(url)
+    assert response.status_code == 400, response.get("Location")
+    assert not response.has_header("Location")
