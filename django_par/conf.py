@@ -102,6 +102,13 @@ SETTINGS: dict[str, Setting] = {
     "JWKS_URI_CACHE_TTL": Setting(300, int, seconds=(0, 86400)),
     # Least seconds between two fetches forced by an unknown kid, per jwks_uri.
     "JWKS_URI_MIN_REFRESH_INTERVAL": Setting(60, int, seconds=(0, 3600)),
+    # A failed jwks_uri fetch is remembered this many seconds, doubling per consecutive
+    # failure up to the maximum; meanwhile pushes naming the client fail without a fetch.
+    "JWKS_URI_FAILURE_BACKOFF": Setting(5, int, seconds=(1, 300)),
+    "JWKS_URI_FAILURE_BACKOFF_MAX": Setting(300, int, seconds=(1, 3600)),
+    # Seconds past JWKS_URI_CACHE_TTL during which the last good key set is still used
+    # while its jwks_uri fails; 0: never.
+    "JWKS_URI_STALE_TTL": Setting(3600, int, seconds=(0, 86400)),
     # Allow jwks_uri hosts on loopback or private networks (development, tests).
     "JWKS_URI_ALLOW_PRIVATE_ADDRESSES": Setting(False, bool),
     # CA bundle file for jwks_uri TLS verification; None: the system's.
@@ -152,6 +159,9 @@ class ParSettings:
     JWKS_URI_MAX_BYTES: int
     JWKS_URI_CACHE_TTL: int
     JWKS_URI_MIN_REFRESH_INTERVAL: int
+    JWKS_URI_FAILURE_BACKOFF: int
+    JWKS_URI_FAILURE_BACKOFF_MAX: int
+    JWKS_URI_STALE_TTL: int
     JWKS_URI_ALLOW_PRIVATE_ADDRESSES: bool
     JWKS_URI_CA_BUNDLE: str | None
     JWKS_CACHE_ALIAS: str

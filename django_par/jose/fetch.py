@@ -97,20 +97,21 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.close()
 
 
-def fetch_jwks(uri: str) -> dict[str, Any]:
+def fetch_jwks(uri: str, timeout: float | None = None) -> dict[str, Any]:
+    """The JWK Set at ``uri``; ``timeout`` (default ``JWKS_URI_TIMEOUT``) bounds the whole fetch."""
+    if timeout is None:
+        timeout = par_settings.JWKS_URI_TIMEOUT
     parts = urlsplit(uri)
     if parts.scheme != "https" or not parts.hostname:
         raise KeyLookupError("jwks_uri must be an https URL.")
     port = parts.port or 443
     address = _checked_address(parts.hostname, port)
     context = ssl.create_default_context(cafile=par_settings.JWKS_URI_CA_BUNDLE)
-    connection = _PinnedHTTPSConnection(
-        parts.hostname, address, port=port, timeout=par_settings.JWKS_URI_TIMEOUT, context=context
-    )
+    connection = _PinnedHTTPSConnection(parts.hostname, address, port=port, timeout=timeout, context=context)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     limit = par_settings.JWKS_URI_MAX_BYTES
-    # JWKS_URI_TIMEOUT bounds the whole fetch: a server sending a byte at a time gets no longer.
-    deadline = threading.Timer(par_settings.JWKS_URI_TIMEOUT, connection.abort)
+    # The timeout bounds the whole fetch: a server sending a byte at a time gets no longer.
+    deadline = threading.Timer(timeout, connection.abort)
     deadline.daemon = True
     deadline.start()
     try:
@@ -123,7 +124,7 @@ def fetch_jwks(uri: str) -> dict[str, Any]:
             raise TimeoutError
     except (OSError, http.client.HTTPException) as exc:
         if connection.aborted or isinstance(exc, TimeoutError):
-            raise KeyLookupError(f"jwks_uri did not answer in time ({par_settings.JWKS_URI_TIMEOUT:g} s).") from None
+            raise KeyLookupError(f"jwks_uri did not answer in time ({timeout:.2g} s).") from None
         raise KeyLookupError(f"jwks_uri could not be fetched: {exc.__class__.__name__}.") from None
     finally:
         deadline.cancel()
@@ -132,7 +133,7 @@ def fetch_jwks(uri: str) -> dict[str, Any]:
         raise KeyLookupError(f"jwks_uri document is larger than {limit} bytes.")
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         raise KeyLookupError("jwks_uri did not return JSON.") from None
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise KeyLookupError("jwks_uri did not return a JWK Set.")

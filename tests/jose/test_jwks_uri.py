@@ -15,6 +15,7 @@ import json
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,9 +26,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.core.cache import caches
 from django.test import override_settings
 
-from django_par.jose.fetch import _is_public
+from django_par.jose import keys
+from django_par.jose.fetch import KeyLookupError, _is_public
 from django_par.jose.keys import client_key_set
 from django_par.models import ClientMetadata, PushedRequest
 from tests.conftest import basic_auth, code_request
@@ -87,15 +90,18 @@ class JwksServer:
     """A threaded HTTPS server for JWK Sets, with misbehaving paths.
 
     ``/jwks.json`` serves ``self.jwks``; ``/hang`` never answers (until the
-    test ends); ``/drip`` answers one byte at a time; ``/big``, ``/missing``,
-    ``/not-json``, ``/not-a-set``, ``/malformed-set`` and ``/redirect`` serve
-    what their names say.
+    test ends); ``/drip`` answers one byte at a time; ``/slow`` serves
+    ``self.jwks`` and ``/slow-fail`` a 503 after ``self.delay`` seconds;
+    ``/big``, ``/missing``, ``/not-json``, ``/not-a-set``, ``/malformed-set``,
+    ``/deep`` (JSON nested 10,000 deep) and ``/redirect`` serve what their
+    names say. A query string is ignored (distinct URIs, the same answer).
     """
 
     def __init__(self, cert_file: Path, key_file: Path) -> None:
         self.jwks: dict[str, Any] = public_jwks(KEY_1)
         self.requests: list[str] = []
         self.release = threading.Event()
+        self.delay = 1.0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -119,10 +125,13 @@ class JwksServer:
         return f"https://{host}:{self.port}{path}"
 
     def fetches(self, path: str = "/jwks.json") -> int:
-        return sum(1 for seen in self.requests if seen == path)
+        return sum(1 for seen in self.requests if seen.split("?")[0] == path)
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
-        path = handler.path
+        path = handler.path.split("?")[0]
+        if path in ("/slow", "/slow-fail"):
+            self.release.wait(self.delay)
+            path = "/jwks.json" if path == "/slow" else "/unavailable"
         if path == "/hang":
             self.release.wait(HANG_SECONDS)
             return
@@ -150,6 +159,8 @@ class JwksServer:
             "/not-json": (200, b"<html>keys</html>"),
             "/not-a-set": (200, b'{"kty": "EC"}'),
             "/malformed-set": (200, b'{"keys": [{"kty": "EC", "crv": "P-256", "x": "??"}]}'),
+            "/deep": (200, b"[" * 10_000 + b"]" * 10_000),
+            "/unavailable": (503, b"{}"),
         }.get(path, (404, b"{}"))
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -424,15 +435,21 @@ class TestRefused:
 
         assert server.requests == ["/redirect"]
 
-    def test_failures_are_not_cached_as_keys(self, client, server, trusted):
+    def test_failures_are_not_cached_as_keys(self, client, server, trusted, clock):
         application = uri_client(server.url())
         server.jwks = {"keys": "not a list"}
         assert_invalid_client(push_signed(client, application), "did not return a JWK Set")
 
         server.jwks = public_jwks(KEY_1)
+        clock.advance(BACKOFF + 0.1)
 
         assert_pushed(push_signed(client, application))
         assert server.fetches() == 2
+
+    def test_deeply_nested_json(self, client, server, trusted):
+        application = uri_client(server.url("/deep"))
+
+        assert_invalid_client(push_signed(client, application), "jwks_uri did not return JSON")
 
     def test_request_object_with_an_unreachable_jwks_uri(self, client, server, certificate):
         application = jwt_client(method="", jwks_uri=server.url(), application=PlainSecretApplicationFactory())
@@ -446,6 +463,311 @@ class TestRefused:
         assert response.status_code == 400, response.content
         assert response.json()["error"] == "invalid_request_object"
         assert "private or loopback" in response.json()["error_description"]
+
+
+# The default first backoff of a failing jwks_uri (JWKS_URI_FAILURE_BACKOFF).
+BACKOFF = 5
+
+
+class Clock:
+    """django_par.jose.keys' wall clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    moved = Clock()
+    monkeypatch.setattr(keys, "_now", moved)
+    return moved
+
+
+def key_set_or_error(uri: str) -> str:
+    """What client_key_set gives for ``uri``: the first kid, or the error message."""
+    try:
+        return ",".join(sorted(str(key.get("kid")) for key in client_key_set(ClientMetadata(jwks_uri=uri))["keys"]))
+    except KeyLookupError as exc:
+        return f"error: {exc}"
+
+
+def concurrently(count: int, call: Any) -> tuple[list[Any], list[float]]:
+    """``call()`` in ``count`` threads started together; results and durations, in thread order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    durations = [0.0] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        started = time.monotonic()
+        try:
+            results[index] = call()
+        finally:
+            durations[index] = time.monotonic() - started
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results, durations
+
+
+class TestFailingUri:
+    """A failing or slow jwks_uri is not fetched again on every push (issue 12, item 6)."""
+
+    def test_a_failure_is_remembered(self, client, server, trusted, clock):
+        application = uri_client(server.url("/missing"))
+
+        responses = [push_signed(client, application) for _ in range(20)]
+
+        for response in responses:
+            assert_invalid_client(response, "jwks_uri answered HTTP 404")
+        assert server.fetches("/missing") == 1
+
+    def test_fetched_again_once_the_backoff_ends(self, client, server, trusted, clock):
+        application = uri_client(server.url("/missing"))
+        push_signed(client, application)
+        clock.advance(BACKOFF - 0.5)
+        push_signed(client, application)
+        assert server.fetches("/missing") == 1
+
+        clock.advance(1)
+        for _ in range(5):
+            assert_invalid_client(push_signed(client, application), "jwks_uri answered HTTP 404")
+
+        assert server.fetches("/missing") == 2
+
+    def test_the_backoff_doubles_up_to_its_maximum(self, server, trusted, clock):
+        uri = server.url("/missing")
+        settings = {**trusted, "JWKS_URI_FAILURE_BACKOFF_MAX": 12}
+        fetched_at = []
+        with override_settings(DJANGO_PAR=settings):
+            for _ in range(40):  # 40 s, a call each second
+                before = server.fetches("/missing")
+                key_set_or_error(uri)
+                if server.fetches("/missing") > before:
+                    fetched_at.append(round(clock.offset))
+                clock.advance(1)
+
+        # Backoffs of 5, 10, then 12 (the maximum) seconds.
+        assert fetched_at == [0, 5, 15, 27, 39]
+
+    def test_a_success_resets_the_backoff(self, server, trusted, clock):
+        uri = server.url()
+        server.jwks = {"keys": "not a list"}
+        key_set_or_error(uri)
+        clock.advance(BACKOFF + 0.1)
+        key_set_or_error(uri)  # a second failure: the next backoff is 10 s
+        clock.advance(10.1)
+        server.jwks = public_jwks(KEY_1)
+        assert key_set_or_error(uri) == "rotating-key-1"
+        assert server.fetches() == 3
+
+        server.jwks = {"keys": "not a list"}
+        with override_settings(DJANGO_PAR={**trusted, "JWKS_URI_STALE_TTL": 0}):
+            clock.advance(300.1)  # JWKS_URI_CACHE_TTL: the set is refreshed, and the refresh fails
+            assert key_set_or_error(uri) == "error: jwks_uri did not return a JWK Set."
+            clock.advance(BACKOFF + 0.1)  # 5 s again, not 20
+            key_set_or_error(uri)
+
+        assert server.fetches() == 5
+
+    def test_the_last_good_set_is_used_while_the_uri_fails(self, client, server, trusted, clock):
+        application = uri_client(server.url())
+        assert_pushed(push_signed(client, application))
+        server.jwks = {"keys": "not a list"}
+        clock.advance(300.1)  # past JWKS_URI_CACHE_TTL
+
+        assert_pushed(push_signed(client, application))
+        assert_pushed(push_signed(client, application))
+
+        assert server.fetches() == 2  # one refresh, which failed: no other within the backoff
+
+    def test_not_past_the_grace_period(self, client, server, trusted, clock):
+        application = uri_client(server.url())
+        assert_pushed(push_signed(client, application))
+        PushedRequest.objects.all().delete()
+        server.jwks = {"keys": "not a list"}
+        clock.advance(300 + 3600 + 0.1)  # JWKS_URI_CACHE_TTL + JWKS_URI_STALE_TTL
+
+        assert_invalid_client(push_signed(client, application), "did not return a JWK Set")
+
+    def test_a_malformed_set_is_a_failure_and_not_kept(self, server, trusted, clock):
+        uri = server.url()
+        assert key_set_or_error(uri) == "rotating-key-1"
+        server.jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "??"}]}
+        clock.advance(300.1)
+
+        assert key_set_or_error(uri) == "rotating-key-1"  # the last good set
+        clock.advance(3600)
+        assert key_set_or_error(uri) == "error: The client's JWK Set is malformed."
+        assert server.fetches() == 3
+
+    def test_a_failed_forced_refresh_keeps_the_set_and_backs_off(self, client, server, trusted, clock):
+        application = uri_client(server.url())
+        assert_pushed(push_signed(client, application))
+        PushedRequest.objects.all().delete()
+        server.jwks = {"keys": "not a list"}
+
+        with override_settings(DJANGO_PAR={**trusted, "JWKS_URI_MIN_REFRESH_INTERVAL": 0}):
+            for number in range(3):
+                response = push_signed(client, application, private_key("EC", kid=f"made-up-{number}"))
+                assert_invalid_client(response, "does not verify with the client's keys")
+            assert_pushed(push_signed(client, application, KEY_1))
+
+        assert server.fetches() == 2  # the first fetch and one failed refresh
+
+    def test_request_objects_get_the_remembered_failure(self, client, server, trusted, clock):
+        application = jwt_client(
+            method="", jwks_uri=server.url("/missing"), application=PlainSecretApplicationFactory()
+        )
+        request_object = sign(request_object_claims(application.client_id), KEY_1, "ES256")
+        authorization = basic_auth(application.client_id, CLIENT_SECRET)
+
+        for _ in range(3):
+            response = push_form(client, {"request": request_object}, authorization=authorization)
+            assert response.status_code == 400, response.content
+            assert response.json()["error"] == "invalid_request_object"
+            assert "jwks_uri answered HTTP 404" in response.json()["error_description"]
+
+        assert server.fetches("/missing") == 1
+
+
+class TestSingleFlight:
+    """One fetch of a URI at a time; nobody waits longer than that fetch, or the budget."""
+
+    def test_concurrent_requests_share_one_failing_fetch(self, server, trusted, clock):
+        uri = server.url("/slow-fail")
+
+        results, durations = concurrently(8, lambda: key_set_or_error(uri))
+
+        assert results == ["error: jwks_uri answered HTTP 503."] * 8
+        assert server.fetches("/slow-fail") == 1
+        assert max(durations) < server.delay + 0.8, durations
+
+    def test_concurrent_requests_share_one_good_fetch(self, server, trusted):
+        uri = server.url("/slow")
+
+        results, _ = concurrently(8, lambda: key_set_or_error(uri))
+
+        assert results == ["rotating-key-1"] * 8
+        assert server.fetches("/slow") == 1
+
+    def test_another_uri_is_not_held_up(self, server, trusted, clock):
+        slow, other = server.url("/slow-fail"), server.url()
+        attackers = threading.Thread(target=concurrently, args=(8, lambda: key_set_or_error(slow)))
+        attackers.start()
+        time.sleep(0.2)  # the slow fetch is under way
+
+        started = time.monotonic()
+        assert key_set_or_error(other) == "rotating-key-1"
+        elapsed = time.monotonic() - started
+        attackers.join()
+
+        assert elapsed < 0.5, elapsed
+        assert server.fetches("/slow-fail") == 1
+
+    def test_a_legitimate_push_is_not_held_up(self, client, server, trusted, clock):
+        legitimate = jwt_client(jwks=public_jwks(KEY_1))
+        slow = server.url("/slow-fail")
+        attackers = threading.Thread(target=concurrently, args=(8, lambda: key_set_or_error(slow)))
+        attackers.start()
+        time.sleep(0.2)
+
+        started = time.monotonic()
+        assert_pushed(push_signed(client, legitimate))
+        elapsed = time.monotonic() - started
+        attackers.join()
+
+        assert elapsed < 0.5, elapsed
+
+    def test_a_request_spends_at_most_the_timeout_on_keys(self, server, certificate, clock):
+        # Two hanging URIs in one request: the second gets what is left of JWKS_URI_TIMEOUT.
+        settings = {"JWKS_URI_CA_BUNDLE": str(certificate[0]), "JWKS_URI_ALLOW_PRIVATE_ADDRESSES": True}
+        with override_settings(DJANGO_PAR={**settings, "JWKS_URI_TIMEOUT": 1}):
+            keys._begin_request()
+            try:
+                started = time.monotonic()
+                first = key_set_or_error(server.url("/hang?1"))
+                second = key_set_or_error(server.url("/hang?2"))
+                elapsed = time.monotonic() - started
+            finally:
+                keys._end_request()
+
+        assert first.startswith("error: jwks_uri did not answer in time"), first
+        assert second == "error: jwks_uri is being fetched for another request and did not answer in time."
+        assert elapsed < 1.5, elapsed
+        assert server.fetches("/hang") == 1
+
+    def test_outside_a_request_each_call_has_the_whole_timeout(self, server, certificate, clock):
+        settings = {"JWKS_URI_CA_BUNDLE": str(certificate[0]), "JWKS_URI_ALLOW_PRIVATE_ADDRESSES": True}
+        with override_settings(DJANGO_PAR={**settings, "JWKS_URI_TIMEOUT": 1}):
+            first = key_set_or_error(server.url("/hang?1"))
+            second = key_set_or_error(server.url("/hang?2"))
+
+        assert "did not answer in time (1 s)" in first and "did not answer in time (1 s)" in second
+
+    def test_waiting_for_another_process_counts_against_the_budget(self, server, trusted, clock, monkeypatch):
+        # Another process holds the fetch lock and never finishes: the wait ends with the budget.
+        uri = server.url("/missing")
+        caches["default"].add(keys._cache_key(uri) + ".fetching", True, 30)
+
+        with override_settings(DJANGO_PAR={**trusted, "JWKS_URI_TIMEOUT": 1}):
+            started = time.monotonic()
+            result = key_set_or_error(uri)
+            elapsed = time.monotonic() - started
+
+        assert result == "error: jwks_uri is being fetched for another request and did not answer in time."
+        assert 0.9 < elapsed < 1.5, elapsed
+        assert server.fetches("/missing") == 0
+
+
+def _redis_available() -> bool:
+    try:
+        caches["redis"].get("ping")
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_available(), reason="Redis is not running")
+class TestAcrossProcesses:
+    """Processes share only the cache: threads with their own Redis connections and no shared lock."""
+
+    @pytest.fixture(autouse=True)
+    def no_process_lock(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # A fresh lock on every call: only the cache can keep the fetches apart, as between processes.
+        monkeypatch.setattr(keys, "_local_lock", lambda uri: keys._UriLock())
+
+    @pytest.mark.parametrize("path,expected", [("/slow-fail", "error: jwks_uri answered HTTP 503."), ("/slow", None)])
+    def test_one_fetch_for_all(self, server, trusted, path, expected):
+        uri = server.url(f"{path}?{uuid.uuid4()}")  # Redis outlives the test: a URI of its own
+
+        with override_settings(DJANGO_PAR={**trusted, "JWKS_CACHE_ALIAS": "redis"}):
+            results, durations = concurrently(6, lambda: key_set_or_error(uri))
+            connections = {id(caches["redis"])}
+
+        assert results == [expected or "rotating-key-1"] * 6
+        assert server.fetches(path) == 1
+        assert max(durations) < server.delay + 0.8, durations
+        assert len(connections) == 1  # this thread's; each worker thread had its own
+
+    def test_without_the_cache_lock_every_thread_would_fetch(self, server, trusted, monkeypatch):
+        # The counter-test: the same run with cache.add always granting the lock.
+        uri = server.url(f"/slow-fail?{uuid.uuid4()}")
+        monkeypatch.setattr(type(caches["redis"]), "add", lambda self, *args, **kwargs: True)
+
+        with override_settings(DJANGO_PAR={**trusted, "JWKS_CACHE_ALIAS": "redis"}):
+            concurrently(6, lambda: key_set_or_error(uri))
+
+        assert server.fetches("/slow-fail") == 6
 
 
 def test_client_key_set_reads_the_registered_uri(server, trusted, db):
