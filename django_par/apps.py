@@ -8,12 +8,17 @@ class DjangoParConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.core.signals import request_finished, request_started
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .flow.session import forget_login_hint, record_auth_time
+        from .jose.keys import begin_request_budget, end_request_budget
 
         user_logged_in.connect(record_auth_time, dispatch_uid="django_par.record_auth_time")
         user_logged_in.connect(forget_login_hint, dispatch_uid="django_par.forget_login_hint")
+        # The time a request may spend fetching client keys is per request, not per fetch.
+        request_started.connect(begin_request_budget, dispatch_uid="django_par.jose.keys.begin")
+        request_finished.connect(end_request_budget, dispatch_uid="django_par.jose.keys.end")
 
         if apps.is_installed("oauth2_provider"):  # else check E001 reports it
             self.connect_client_cache_eviction()

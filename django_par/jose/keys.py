@@ -32,7 +32,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.core.cache import BaseCache, caches
-from django.core.signals import request_finished, request_started
 from jwcrypto import jwk
 
 from ..conf import par_settings
@@ -86,16 +85,14 @@ class _Budget:
 _request_budget: ContextVar[_Budget | None] = ContextVar("django_par_jwks_budget", default=None)
 
 
-def _begin_request(**kwargs: Any) -> None:
+def begin_request_budget(**kwargs: Any) -> None:
+    """``request_started`` receiver (connected in ``apps.ready``): a fresh key-fetching budget."""
     _request_budget.set(_Budget())
 
 
-def _end_request(**kwargs: Any) -> None:
+def end_request_budget(**kwargs: Any) -> None:
+    """``request_finished`` receiver: no budget outside a request."""
     _request_budget.set(None)
-
-
-request_started.connect(_begin_request, dispatch_uid="django_par.jose.keys.begin")
-request_finished.connect(_end_request, dispatch_uid="django_par.jose.keys.end")
 
 
 def _budget() -> _Budget:

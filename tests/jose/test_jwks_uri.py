@@ -692,14 +692,14 @@ class TestSingleFlight:
         # Two hanging URIs in one request: the second gets what is left of JWKS_URI_TIMEOUT.
         settings = {"JWKS_URI_CA_BUNDLE": str(certificate[0]), "JWKS_URI_ALLOW_PRIVATE_ADDRESSES": True}
         with override_settings(DJANGO_PAR={**settings, "JWKS_URI_TIMEOUT": 1}):
-            keys._begin_request()
+            keys.begin_request_budget()
             try:
                 started = time.monotonic()
                 first = key_set_or_error(server.url("/hang?1"))
                 second = key_set_or_error(server.url("/hang?2"))
                 elapsed = time.monotonic() - started
             finally:
-                keys._end_request()
+                keys.end_request_budget()
 
         assert first.startswith("error: jwks_uri did not answer in time"), first
         assert second == "error: jwks_uri is being fetched for another request and did not answer in time."
