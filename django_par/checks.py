@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 from . import fapi2
-from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, SETTINGS
+from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, RATE_KEYS, SETTINGS
 
 # DOT's own PAR (unreleased at the time of writing): its URL name and its
 # OAUTH2_PROVIDER["PAR_..."] switches.
@@ -48,6 +48,7 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
     errors.extend(_import_path_errors(user_settings))
     errors.extend(_lifetime_errors(user_settings))
     errors.extend(_type_errors(user_settings))
+    errors.extend(_limit_errors(user_settings))
     errors.extend(fapi2.configuration_errors())
     return errors
 
@@ -88,7 +89,7 @@ def _type_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
     """E008: a value that is not of its table entry's type (import paths and lifetimes have E003, E004)."""
     errors: list[CheckMessage] = []
     for key, setting in SETTINGS.items():
-        if key not in user_settings or setting.import_path or setting.seconds is not None:
+        if key not in user_settings or setting.import_path or setting.seconds is not None or setting.rate:
             continue
         value = user_settings[key]
         if value is None and setting.default is None:
@@ -96,6 +97,27 @@ def _type_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
         if not _has_type(value, setting.kind):
             kind = "list of strings" if setting.kind is list else setting.kind.__name__
             errors.append(Error(f"DJANGO_PAR[{key!r}] must be a {kind}, not {value!r}.", id="django_par.E008"))
+    return errors
+
+
+def _limit_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
+    """E009: a rate that is not "N/S", or a cap that is not a positive whole number (None: no limit)."""
+    from .limits import parse_rate
+
+    errors: list[CheckMessage] = []
+    for key in RATE_KEYS:
+        try:
+            parse_rate(user_settings.get(key, DEFAULTS[key]))
+        except ValueError as error:
+            errors.append(Error(f"DJANGO_PAR[{key!r}]: {error}", id="django_par.E009"))
+    cap = user_settings.get("MAX_OUTSTANDING_REQUEST_URIS")
+    if isinstance(cap, int) and not isinstance(cap, bool) and cap < 1:  # other types: E008
+        errors.append(
+            Error(
+                f"DJANGO_PAR['MAX_OUTSTANDING_REQUEST_URIS'] must be a whole number from 1, or None, not {cap!r}.",
+                id="django_par.E009",
+            )
+        )
     return errors
 
 

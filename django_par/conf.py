@@ -31,6 +31,8 @@ class Setting:
     seconds: tuple[int, int] | None = None
     #: A dotted import path, or a list of them, checked by E003.
     import_path: bool = False
+    #: A rate "N/S" (django_par.limits.parse_rate), checked by E009.
+    rate: bool = False
 
 
 SETTINGS: dict[str, Setting] = {
@@ -117,6 +119,18 @@ SETTINGS: dict[str, Setting] = {
     "JWKS_CACHE_ALIAS": Setting("default", str),
     # Seconds a JWT-secured authorization response (JARM) is valid.
     "AUTHORIZATION_RESPONSE_LIFETIME": Setting(120, int, seconds=(10, 600)),
+    # -- limits (django_par.limits; docs/security.md) --
+    # Cache alias (settings.CACHES) of the rate-limit counters; share it between processes (Redis).
+    "LIMITS_CACHE_ALIAS": Setting("default", str),
+    # Failed slow-hash secret checks per (client, source address), "N/S"; None: no limit.
+    "AUTH_FAILURE_RATE": Setting("10/60", str, rate=True),
+    # Slow password hashes per client and per source address, "N/S"; None: no limit.
+    "SLOW_HASH_RATE_PER_CLIENT": Setting("30/60", str, rate=True),
+    "SLOW_HASH_RATE_PER_ADDRESS": Setting("60/60", str, rate=True),
+    # Pushes per client at the PAR endpoint, "N/S" (RFC 9126 §2.3); None: no limit.
+    "PUSH_RATE_LIMIT": Setting(None, str, rate=True),
+    # Unused, unexpired request_uri values a client may hold; None: no limit.
+    "MAX_OUTSTANDING_REQUEST_URIS": Setting(None, int),
     # The FAPI 2.0 Security Profile (django_par.fapi2 holds every rule it turns on).
     "FAPI2_SECURITY_PROFILE": Setting(False, bool),
 }
@@ -128,6 +142,8 @@ LIFETIME_RANGES: dict[str, tuple[int, int]] = {
 }
 # Keys whose values are dotted import paths.
 IMPORT_PATH_KEYS: tuple[str, ...] = tuple(name for name, setting in SETTINGS.items() if setting.import_path)
+# Keys whose values are rates "N/S".
+RATE_KEYS: tuple[str, ...] = tuple(name for name, setting in SETTINGS.items() if setting.rate)
 
 
 class ParSettings:
@@ -167,6 +183,12 @@ class ParSettings:
     JWKS_CACHE_ALIAS: str
     AUTHORIZATION_RESPONSE_LIFETIME: int
     FAPI2_SECURITY_PROFILE: bool
+    LIMITS_CACHE_ALIAS: str
+    AUTH_FAILURE_RATE: str | None
+    SLOW_HASH_RATE_PER_CLIENT: str | None
+    SLOW_HASH_RATE_PER_ADDRESS: str | None
+    PUSH_RATE_LIMIT: str | None
+    MAX_OUTSTANDING_REQUEST_URIS: int | None
 
     def __init__(self) -> None:
         self._user_settings: dict[str, Any] | None = None

@@ -63,6 +63,22 @@ class MethodNotAllowed(InvalidRequest):
     status = 405
 
 
+class TooManyRequests(OAuthError):
+    """429 with Retry-After (RFC 6585 §4; RFC 9126 §2.3): over a rate limit, answered before costly work.
+
+    Neither RFC 9126 nor RFC 6749 names an error code for it: ``invalid_request``, with the
+    limit in the description. At DOT's token endpoint it passes through oauthlib untouched
+    (it is not an oauthlib error) up to ``django_par.views.token.TokenView``.
+    """
+
+    error = "invalid_request"
+    status = 429
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
 class OAuthlibError(OAuthError):
     """An error reported by oauthlib / DOT's validator, keeping its error code."""
 

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
+
+from .limits import validate_rate
 
 
 class PushedRequestQuerySet(models.QuerySet["PushedRequest"]):
@@ -48,6 +51,8 @@ class PushedRequest(models.Model):
         # A constraint rather than unique=True: no extra LIKE index on PostgreSQL,
         # which equality lookups never use.
         constraints = [models.UniqueConstraint(fields=["request_uri_digest"], name="django_par_unique_request_uri")]
+        # The per-client count of unused request_uri values (MAX_OUTSTANDING_REQUEST_URIS).
+        indexes = [models.Index(fields=["application", "state", "expires_at"], name="django_par_outstanding")]
 
     def __str__(self) -> str:
         return f"{self.request_uri_digest[:12]}… ({self.get_state_display()})"
@@ -99,6 +104,18 @@ class ClientMetadata(models.Model):
         blank=True,
         choices=[("RS256", "RS256"), ("PS256", "PS256")],
         help_text=_("Signing algorithm of JWT-secured authorization responses (JARM); blank: RS256."),
+    )
+    push_rate_limit = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_rate],
+        help_text=_('Pushed requests per period, "N/S" (N per S seconds); blank: the server setting PUSH_RATE_LIMIT.'),
+    )
+    max_outstanding_request_uris = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Most unused request_uri values this client may hold; blank: MAX_OUTSTANDING_REQUEST_URIS."),
     )
 
     class Meta:

@@ -19,6 +19,10 @@ keyed digest of the good secret:
 
 Measured with ``benchmarks/micro.py``: the hasher costs about 230,000 µs of CPU
 per check, a cache hit 5-7 µs in process (about 140 µs on Redis).
+
+Where the slow hash would run, :mod:`django_par.limits` decides first whether it
+may (failed checks per client and address, hashes per client and per address):
+over a limit the answer is 429 without hashing (``benchmarks/flood.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from django.contrib.auth.hashers import check_password, identify_hasher
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from .. import limits
 from ..conf import par_settings
 from ..errors import InvalidClient
 from .base import AuthenticatedClient, ClientAuthBackend
@@ -52,10 +57,12 @@ def _secret_digest(secret: str) -> str:
     return salted_hmac(_HMAC_SALT, secret, algorithm="sha256").hexdigest()
 
 
-def verify_client_secret(application: Any, secret: str) -> bool:
+def verify_client_secret(application: Any, secret: str, address: str = "") -> bool:
     """True when ``secret`` is the application's client secret.
 
-    An empty secret never matches and never reaches a password hasher.
+    An empty secret never matches and never reaches a password hasher. ``address``
+    is the request's source address, for the limits on the slow hash: over one,
+    :class:`~django_par.errors.TooManyRequests` is raised and nothing is hashed.
     """
     stored = application.client_secret or ""
     if not secret or not stored:
@@ -66,16 +73,24 @@ def verify_client_secret(application: Any, secret: str) -> bool:
         return constant_time_compare(secret, stored)
     ttl = par_settings.SECRET_CACHE_TTL
     if not ttl:
-        return check_password(secret, stored)
+        return _slow_check(application, secret, stored, address)
     cache = get_cache(par_settings.SECRET_CACHE_ALIAS)
     key = _cache_key(application, stored)
     known_good = cache.get(key)
     if known_good is not None:
         return constant_time_compare(_secret_digest(secret), known_good)
-    if not check_password(secret, stored):
+    if not _slow_check(application, secret, stored, address):
         return False
     cache.set(key, _secret_digest(secret), ttl)
     return True
+
+
+def _slow_check(application: Any, secret: str, stored: str, address: str) -> bool:
+    """The password hasher, within the limits (it is the CPU an attacker would spend)."""
+    limits.before_slow_hash(application.client_id, address)
+    verified = check_password(secret, stored)
+    limits.after_slow_hash(application.client_id, address, verified)
+    return verified
 
 
 def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -98,12 +113,12 @@ def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def authenticate_secret(client_id: str, secret: str, method: str) -> AuthenticatedClient:
+def authenticate_secret(client_id: str, secret: str, method: str, address: str = "") -> AuthenticatedClient:
     application = load_application(client_id)
     # Unknown client and wrong secret answer alike. No hasher runs for an unknown
     # client: client ids are not secrets (RFC 6749 §2.2), and a slow hash per
     # made-up id would hand out CPU to anyone.
-    if application is None or not verify_client_secret(application, secret):
+    if application is None or not verify_client_secret(application, secret, address):
         raise InvalidClient("Client authentication failed.")
     return AuthenticatedClient(application, method)
 
@@ -117,7 +132,7 @@ class ClientSecretBasic(ClientAuthBackend):
         credentials = basic_credentials(request)
         if credentials is None:
             return None
-        return authenticate_secret(*credentials, self.method)
+        return authenticate_secret(*credentials, self.method, limits.client_address(request))
 
 
 class ClientSecretPost(ClientAuthBackend):
@@ -128,4 +143,5 @@ class ClientSecretPost(ClientAuthBackend):
     def authenticate(self, request: HttpRequest, params: Mapping[str, str]) -> AuthenticatedClient | None:
         if "client_secret" not in params:
             return None
-        return authenticate_secret(params.get("client_id", ""), params["client_secret"], self.method)
+        client_id = params.get("client_id", "")
+        return authenticate_secret(client_id, params["client_secret"], self.method, limits.client_address(request))

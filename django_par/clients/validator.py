@@ -11,26 +11,52 @@ every time::
     OAUTH2_PROVIDER = {"OAUTH2_VALIDATOR_CLASS": "django_par.clients.validator.OAuth2Validator"}
 
 A site with its own validator puts :class:`ClientAuthenticationMixin` in front of it.
+
+Over a limit of :mod:`django_par.limits` the pipeline raises
+:class:`~django_par.errors.TooManyRequests`. Under django_par's ``TokenView``
+(:func:`answering_too_many_requests`) it goes through oauthlib, which catches only
+its own errors, to the view's 429. Elsewhere (DOT's revocation and introspection
+views, which would answer an unknown exception with a 500) it is an authentication
+failure, which oauthlib answers 401; the slow hash is skipped either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from oauth2_provider.oauth2_validators import OAuth2Validator as DotOAuth2Validator
 from oauthlib.common import Request
 
 from .. import dot
-from ..errors import OAuthError
+from ..errors import OAuthError, TooManyRequests
 from .base import AuthenticatedClient
 from .pipeline import authenticate_client
 from .public import PublicClient
+
+_VIEW_ANSWERS_429: ContextVar[bool] = ContextVar("django_par_view_answers_429", default=False)
+
+
+@contextmanager
+def answering_too_many_requests() -> Iterator[None]:
+    """Within it, TooManyRequests leaves the validator, for the calling view to answer 429."""
+    token = _VIEW_ANSWERS_429.set(True)
+    try:
+        yield
+    finally:
+        _VIEW_ANSWERS_429.reset(token)
 
 
 def _pipeline_client(request: Request) -> AuthenticatedClient | None:
     """The client the pipeline authenticates for this oauthlib request, or None."""
     try:
         return authenticate_client(dot.django_request(request), dot.body_parameters(request))
+    except TooManyRequests:
+        if _VIEW_ANSWERS_429.get():
+            raise
+        return None
     except OAuthError:  # oauthlib answers invalid_client (401) for any failure
         return None
 

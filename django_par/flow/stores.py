@@ -4,18 +4,23 @@ The store is chosen by dotted path in ``DJANGO_PAR["STORE"]``. Its contract,
 stated by :class:`PushedRequestStore`: requests are found by the digest of their
 request_uri, and the two moves of their life are atomic across processes —
 ``start_flow`` (PUSHED -> IN_USE) and ``consume`` (IN_USE -> CONSUMED) each
-succeed for exactly one caller.
+succeed for exactly one caller. ``outstanding_slot`` caps a client's unused
+request_uri values (``MAX_OUTSTANDING_REQUEST_URIS``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from functools import cache
 from typing import Any
 
 from django.core.cache import caches
+from django.db import router, transaction
 from django.utils.module_loading import import_string
+from oauth2_provider.models import get_application_model
 
 from ..conf import par_settings
 from ..inserts import insert
@@ -46,6 +51,14 @@ class PushedRequestStore:
         """IN_USE -> CONSUMED, unless it expired or another caller consumed it first."""
         raise NotImplementedError
 
+    def outstanding_slot(self, application: Any, limit: int, now: datetime) -> AbstractContextManager[bool]:
+        """A context manager around the ``save`` of the client's next push; it yields whether the
+        client may push: True while it holds fewer than ``limit`` outstanding requests (PUSHED and
+        not expired). Check and save are atomic across processes: concurrent pushes never leave
+        more than ``limit`` outstanding (a store may count more strictly, never more loosely).
+        On False the caller does not save."""
+        raise NotImplementedError
+
 
 class DatabaseStore(PushedRequestStore):
     """Rows of :class:`PushedRequest`; each move is one conditional UPDATE."""
@@ -71,6 +84,21 @@ class DatabaseStore(PushedRequestStore):
                 state=State.CONSUMED, consumed_at=now
             )
         )
+
+    @contextmanager
+    def outstanding_slot(self, application: Any, limit: int, now: datetime) -> Iterator[bool]:
+        # The client's application row, locked until the save commits, serialises its pushes
+        # (SELECT ... FOR UPDATE; SQLite has no row locks: exact only without concurrent writers).
+        using = router.db_for_write(PushedRequest)
+        with transaction.atomic(using=using):
+            locked = get_application_model().objects.using(using).select_for_update().filter(pk=application.pk)
+            list(locked.values_list("pk", flat=True))
+            held = (
+                PushedRequest.objects.using(using)
+                .filter(application_id=application.pk, state=State.PUSHED, expires_at__gt=now)
+                .count()  # index django_par_outstanding
+            )
+            yield held < limit
 
 
 def _timestamp(moment: datetime | None) -> float | None:
@@ -149,6 +177,23 @@ class CacheStore(PushedRequestStore):
             return False
         _, _, consumed_key = self._keys(pushed.request_uri_digest)
         return bool(self.cache.add(consumed_key, now.timestamp(), self._timeout()))
+
+    @contextmanager
+    def outstanding_slot(self, application: Any, limit: int, now: datetime) -> Iterator[bool]:
+        # Stricter than "unused": a count of the client's pushes per REQUEST_URI_LIFETIME window.
+        # Every request it still holds was pushed in this window or the one before, so
+        # both windows together never undercount. The incr comes first: atomic, never over.
+        window = par_settings.REQUEST_URI_LIFETIME
+        index = int(now.timestamp() // window)
+        key = f"django_par.outstanding.{application.pk}.{index}"
+        self.cache.add(key, 0, 2 * window + self.EXPIRY_MARGIN)
+        count = self.cache.incr(key)
+        earlier = self.cache.get(f"django_par.outstanding.{application.pk}.{index - 1}", 0)
+        if count + earlier > limit:
+            self.cache.decr(key)
+            yield False
+        else:
+            yield True
 
 
 @cache

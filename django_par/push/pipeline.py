@@ -1,21 +1,25 @@
 """Accepting a pushed authorization request, step by step in RFC 9126 §2's order.
 
 1. read the form body strictly (:mod:`.form`);
-2. authenticate the client (:mod:`django_par.clients.pipeline`), RFC 9126 §2;
+2. authenticate the client (:mod:`django_par.clients.pipeline`), RFC 9126 §2, and hold it to its
+   push rate (:mod:`django_par.limits`), §2.3;
 3. refuse ``request_uri`` (§2.1), take a signed request object's claims (§3, :mod:`.request_objects`);
 4. apply FAPI 2.0 (:mod:`django_par.fapi2`) and the parameter rules, then DOT's validation (:mod:`.parameters`);
-5. store the request and issue its request_uri (:mod:`django_par.flow.lifecycle`), §2.2.
+5. store the request and issue its request_uri (:mod:`django_par.flow.lifecycle`), §2.2, unless
+   the client holds its limit of unused ones (§2.3).
 """
 
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .. import fapi2
+from .. import fapi2, limits
 from ..clients.pipeline import authenticate_client
 from ..errors import InvalidRequest
 from ..flow.lifecycle import PushResult, store_pushed_request
+from ..flow.stores import get_store
 from .form import read_form_parameters
 from .parameters import validate_pushed_parameters
 from .request_objects import request_object_parameters, require_signed_request_object
@@ -29,6 +33,8 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
     params = read_form_parameters(request)
     client = authenticate_client(request, params)
+    # RFC 9126 §2.3: 429 over the client's rate; after authentication, so only the client spends it.
+    limits.check_push_rate(client.application)
     if "request_uri" in params:
         # RFC 9126 §2.1: the request_uri parameter MUST NOT be provided in a push.
         raise InvalidRequest("request_uri must not be sent to the pushed authorization request endpoint.")
@@ -40,4 +46,10 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     params["client_id"] = client.application.client_id
     fapi2.check_push(params)
     parameters = validate_pushed_parameters(request, params, client.application)
-    return store_pushed_request(request, client.application, parameters)
+    limit = limits.outstanding_limit(client.application)
+    if limit is None:
+        return store_pushed_request(request, client.application, parameters)
+    with get_store().outstanding_slot(client.application, limit, timezone.now()) as free:
+        if not free:
+            raise limits.too_many_outstanding(limit)
+        return store_pushed_request(request, client.application, parameters)

@@ -19,6 +19,7 @@ def no_store(response: HttpResponse) -> HttpResponse:
 
 
 def json_error_response(error: OAuthError) -> HttpResponse:
+    """The error as JSON; its headers too (a 401's WWW-Authenticate, a 429's Retry-After)."""
     response = JsonResponse(error.as_dict(), status=error.status)
     for name, value in error.headers.items():
         response[name] = value

@@ -5,7 +5,10 @@ Clients authenticate here through DOT's validator, which with
 The view itself adds what only a view can: Django's error reports (the 500
 page with ``DEBUG`` off, admin e-mails) hide every credential and grant in the
 body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
-only. It is also where later token-endpoint work (DPoP) hooks in.
+only. It answers 429 when client authentication is over a limit of
+:mod:`django_par.limits` (raised inside oauthlib, see
+:func:`django_par.clients.validator.answering_too_many_requests`). It is also
+where later token-endpoint work (DPoP) hooks in.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.views import TokenView as DotTokenView
 
+from ..clients.validator import answering_too_many_requests
+from ..errors import TooManyRequests
 from .reports import hide_authorization_header
+from .responses import json_error_response
 
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
 # RFC 7523 §2.2; RFC 7636 §4.5; RFC 8628 §3.4): each would let a reader of a report act as the client.
@@ -45,7 +51,11 @@ class TokenView(DotTokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         hide_token_parameters(request)
         hide_authorization_header(request)
-        return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
+        try:
+            with answering_too_many_requests():
+                return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
+        except TooManyRequests as error:
+            return json_error_response(error)
 
     def create_token_response(self, request: HttpRequest) -> Any:
         # DOT's sensitive_post_parameters (on post in 3.0, on the grant's response in 3.4)
