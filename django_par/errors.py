@@ -29,6 +29,8 @@ class InvalidRequest(OAuthError):
 class InvalidClient(OAuthError):
     error = "invalid_client"
     status = 401
+    #: What exactly failed, for logs and signals only: the client always reads one description.
+    reason = ""
 
 
 class UnauthorizedClient(OAuthError):

@@ -7,7 +7,9 @@ whose ``pushed_request`` may be None) and the Django ``request``:
 * ``request_first_used(pushed_request, request)``: its request_uri opened a flow;
 * ``request_consumed(pushed_request, request)``: it produced its one authorization response;
 * ``request_rejected(pushed_request, request, error)``: a request_uri was refused at
-  the authorization endpoint (unknown, expired, spent, other client, PAR required).
+  the authorization endpoint (unknown, expired, spent, other client, PAR required), or a
+  client failed to authenticate (``pushed_request`` None; ``error.reason`` says what failed,
+  while ``error.description`` is the one answer every client reads).
 """
 
 from __future__ import annotations

@@ -122,7 +122,11 @@ def test_no_request_pushed_for_a_refused_push(recorder: Recorder, confidential_a
     assert push(Client(), code_request(confidential_app)).status_code == 401  # no client authentication
     bad_redirect = code_request(public_app, redirect_uri="https://attacker.example/cb")
     assert push(Client(), bad_redirect).status_code == 400
-    assert recorder.names == []
+    # The failed client authentication is signalled as rejected (with its reason); nothing as pushed.
+    assert recorder.names == ["rejected"]
+    rejected = recorder.only("rejected")
+    assert rejected.kwargs["pushed_request"] is None
+    assert rejected.kwargs["error"].reason
 
 
 def test_request_first_used(recorder: Recorder, browser: Browser, confidential_app: Any) -> None:

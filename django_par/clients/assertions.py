@@ -61,7 +61,21 @@ class ClientAssertionBackend(ClientAuthBackend):
         client_id = parsed.claims.get("sub")  # unverified: it only names the client to check
         application = load_application(client_id) if isinstance(client_id, str) else None
         if application is None:
-            raise InvalidClient("Client authentication failed.")
+            # The checks a known client's assertion gets, against no keys: an unknown client
+            # must not be answered sooner than a known one (a timing oracle for client ids).
+            try:
+                verify(
+                    parsed,
+                    ASSERTION,
+                    client_id=str(client_id),
+                    audiences=accepted_audiences(request),
+                    algorithms=self.algorithms(),
+                    key_set=_no_keys,
+                    max_lifetime=par_settings.ASSERTION_MAX_LIFETIME,
+                )
+            except JwtError:
+                pass
+            raise InvalidClient("The assertion's sub names no usable client.")
         try:
             verified = verify(
                 parsed,
@@ -76,6 +90,13 @@ class ClientAssertionBackend(ClientAuthBackend):
             raise InvalidClient(f"Invalid client assertion: {exc}") from None
         remember_jti(application.client_id, verified.claims["jti"], verified.exp)
         return AuthenticatedClient(application, self.method)
+
+
+def _no_keys(refresh: bool) -> jwk.JWKSet:
+    return _NO_KEYS
+
+
+_NO_KEYS = jwk.JWKSet()
 
 
 # RFC 7523 §3: iss and sub are the client_id, aud names this server, jti is there for replay checks.
@@ -179,7 +200,7 @@ class ClientSecretJwt(ClientAssertionBackend):
                 "client_secret_jwt needs the client secret stored unhashed; this client's secret is hashed."
             )
         if not secret:
-            raise InvalidClient("Client authentication failed.")
+            raise InvalidClient("client_secret_jwt needs a client secret; this client has none.")
         if len(secret.encode()) < MIN_HMAC_SECRET_BYTES:
             # RFC 7518 §3.2: an HS256 key has at least 256 bits.
             raise InvalidClient("client_secret_jwt needs a client secret of at least 32 bytes.")

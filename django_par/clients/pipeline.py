@@ -8,6 +8,7 @@ applies the per-client method policy. The PAR endpoint calls
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -18,8 +19,11 @@ from django.utils.module_loading import import_string
 from .. import fapi2
 from ..conf import par_settings
 from ..errors import InvalidClient, InvalidRequest
-from ..models import client_metadata
+from ..models import PushedRequest, client_metadata
+from ..signals import request_rejected
 from .base import AuthenticatedClient, ClientAuthBackend
+
+logger = logging.getLogger("django_par.clients")
 
 
 @cache
@@ -50,6 +54,22 @@ def challenge_headers() -> dict[str, str]:
     return {"WWW-Authenticate": f'Basic realm="{par_settings.AUTHENTICATION_REALM}"'}
 
 
+# Every client authentication failure answers alike: which part failed (no such client,
+# no keys, a hashed secret...) would tell an attacker which client ids exist and how they are set up.
+FAILED = "Client authentication failed."
+
+
+def _failed(request: HttpRequest, error: InvalidClient) -> InvalidClient:
+    """The one answer to a failed client authentication; the reason goes to the log and the signal."""
+    failure = InvalidClient(FAILED, headers={**error.headers, **challenge_headers()})
+    failure.reason = error.reason or error.description
+    # The reason names no credential: backends describe what was wrong, never the secret or assertion.
+    # Quoted and cut (%.300r): it may carry a client's own values, such as a JWT's alg.
+    logger.warning("Client authentication failed at %.200r: %.300r", request.path, failure.reason)
+    request_rejected.send(sender=PushedRequest, pushed_request=None, request=request, error=failure)
+    return failure
+
+
 def authenticate_client(request: HttpRequest, params: Mapping[str, str]) -> AuthenticatedClient:
     """Authenticate the client of a request or raise an OAuth error."""
     carriers = _credential_carriers(request, params)
@@ -68,8 +88,7 @@ def authenticate_client(request: HttpRequest, params: Mapping[str, str]) -> Auth
         if required and required != client.method:
             raise InvalidClient(f"This client must authenticate with {required}.")
     except InvalidClient as error:
-        error.headers.update(challenge_headers())
-        raise
+        raise _failed(request, error) from None
     if params.get("client_id", client.application.client_id) != client.application.client_id:
         # RFC 7521 §4.2 / RFC 6749 §2.3: a client_id beside the credentials names the same client.
         raise InvalidRequest("client_id does not match the authenticated client.")

@@ -21,6 +21,9 @@ class PublicClient(ClientAuthBackend):
         if "client_id" not in params or "client_assertion" in params:
             return None
         application = load_application(params["client_id"])
-        if application is None or application.client_type != AbstractApplication.CLIENT_PUBLIC:
-            raise InvalidClient("Client authentication failed.")
+        # The client reads one description for both (django_par.clients.pipeline); these are the logged reasons.
+        if application is None:
+            raise InvalidClient("No usable client has this client_id.")
+        if application.client_type != AbstractApplication.CLIENT_PUBLIC:
+            raise InvalidClient("A confidential client sent no credentials.")
         return AuthenticatedClient(application, self.method)

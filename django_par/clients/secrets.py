@@ -118,8 +118,11 @@ def authenticate_secret(client_id: str, secret: str, method: str, address: str =
     # Unknown client and wrong secret answer alike. No hasher runs for an unknown
     # client: client ids are not secrets (RFC 6749 §2.2), and a slow hash per
     # made-up id would hand out CPU to anyone.
-    if application is None or not verify_client_secret(application, secret, address):
-        raise InvalidClient("Client authentication failed.")
+    # The client reads one description for both (django_par.clients.pipeline); these are the logged reasons.
+    if application is None:
+        raise InvalidClient("No usable client has this client_id.")
+    if not verify_client_secret(application, secret, address):
+        raise InvalidClient("The client secret does not match.")
     return AuthenticatedClient(application, method)
 
 

@@ -10,6 +10,7 @@ request_uri values (``MAX_OUTSTANDING_REQUEST_URIS``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -18,6 +19,8 @@ from functools import cache
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import router, transaction
 from django.utils.module_loading import import_string
 from oauth2_provider.models import get_application_model
@@ -113,16 +116,42 @@ def _optional_moment(timestamp: float | None) -> datetime | None:
     return _moment(timestamp) if timestamp is not None else None
 
 
+# DEL the old state's key; only if this call removed it, SET the next one. Atomic on the server.
+_REDIS_MOVE = """
+if redis.call('DEL', KEYS[1]) == 1 then
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+    return 1
+end
+return 0
+"""
+
+
 class CacheStore(PushedRequestStore):
     """Entries in a Django cache shared by all app servers (e.g. Redis).
 
-    Each move is a ``cache.add`` of a marker key, which only one caller can
-    create (SET NX on Redis). Entries expire by themselves; the admin and the
-    purge command see none of them.
+    The state of an entry is *which* key holds it: ``<base>.pushed``, then
+    ``<base>.in_use``, then ``<base>.consumed`` (a tombstone without the
+    parameters). Each move deletes the key of the current state and only the
+    caller whose ``delete`` removed it (Redis ``DEL``, Memcached ``delete``, the
+    database cache's ``DELETE``: exactly one caller is told it did) writes the
+    key of the next state; nobody else ever writes it. So every key is written
+    at most once, in order, and only after its predecessor is gone: an evicted
+    (or never written) key loses the request, "unknown", but can never bring an
+    earlier state back (RFC 9126 §7.3: no second authorization response).
+
+    On Redis (one Lua script) and the database cache (one transaction) the
+    delete and the write are one atomic step, so no reader ever sees the entry
+    missing in between; on other caches a reader at that instant finds it
+    unknown. Entries expire by themselves; the admin and the purge command see none of them.
     """
 
     # Margin beyond the lifetimes before the cache drops an entry.
     EXPIRY_MARGIN = 60
+    # A caller that lost the start of a flow to a racing one waits at most this
+    # long (seconds) for the winner's in-use entry, so that a reload racing the
+    # first use continues the flow as on the database store.
+    RACE_WAIT = 0.05
+    RACE_POLL = 0.0025
 
     @property
     def cache(self) -> Any:
@@ -130,11 +159,13 @@ class CacheStore(PushedRequestStore):
 
     @staticmethod
     def _keys(digest: str) -> tuple[str, str, str]:
-        base = f"django_par.pushed.{digest}"
-        return base, base + ".used", base + ".consumed"
+        # A new prefix: entries of the earlier marker-key layout are unknown, never "pushed".
+        base = f"django_par.par.{digest}"
+        return base + ".pushed", base + ".in_use", base + ".consumed"
 
-    def _timeout(self) -> int:
-        return par_settings.REQUEST_URI_LIFETIME + par_settings.FLOW_LIFETIME + self.EXPIRY_MARGIN
+    @staticmethod
+    def _ttl(until: datetime, now: datetime) -> int:
+        return max(1, int((until - now).total_seconds()) + CacheStore.EXPIRY_MARGIN)
 
     def save(self, pushed: PushedRequest) -> None:
         record = {
@@ -143,40 +174,85 @@ class CacheStore(PushedRequestStore):
             "created_at": _timestamp(pushed.created_at),
             "expires_at": _timestamp(pushed.expires_at),
         }
-        record_key, _, _ = self._keys(pushed.request_uri_digest)
-        self.cache.set(record_key, record, self._timeout())
+        pushed_key, _, _ = self._keys(pushed.request_uri_digest)
+        self.cache.set(pushed_key, record, self._ttl(pushed.expires_at, pushed.created_at))
 
     def find(self, digest: str) -> PushedRequest | None:
-        record_key, used_key, consumed_key = self._keys(digest)
-        found = self.cache.get_many([record_key, used_key, consumed_key])
-        record = found.get(record_key)
-        if record is None:
-            return None
-        used: tuple[float, float] | None = found.get(used_key)  # (first use, end of the flow)
-        consumed_at = found.get(consumed_key)
-        state = State.CONSUMED if consumed_at else State.IN_USE if used else State.PUSHED
-        return PushedRequest(
-            request_uri_digest=digest,
-            application_id=record["application_id"],
-            parameters=record["parameters"],
-            state=state,
-            created_at=_moment(record["created_at"]),
-            expires_at=_moment(used[1] if used else record["expires_at"]),
-            used_at=_moment(used[0]) if used else None,
-            consumed_at=_optional_moment(consumed_at),
-        )
+        keys = self._keys(digest)
+        found = self.cache.get_many(keys)
+        # At most one key exists; the latest state wins should a write race a read.
+        for key, state in zip(reversed(keys), (State.CONSUMED, State.IN_USE, State.PUSHED), strict=True):
+            record = found.get(key)
+            if record is not None:
+                return PushedRequest(
+                    request_uri_digest=digest,
+                    application_id=record["application_id"],
+                    parameters=record.get("parameters", {}),
+                    state=state,
+                    created_at=_moment(record["created_at"]),
+                    expires_at=_moment(record["expires_at"]),
+                    used_at=_optional_moment(record.get("used_at")),
+                    consumed_at=_optional_moment(record.get("consumed_at")),
+                )
+        return None
 
     def start_flow(self, pushed: PushedRequest, now: datetime, flow_ends: datetime) -> bool:
-        if pushed.expires_at <= now:
+        if pushed.state != State.PUSHED or pushed.expires_at <= now:
             return False
-        _, used_key, _ = self._keys(pushed.request_uri_digest)
-        return bool(self.cache.add(used_key, (now.timestamp(), flow_ends.timestamp()), self._timeout()))
+        pushed_key, in_use_key, _ = self._keys(pushed.request_uri_digest)
+        record = {
+            "application_id": pushed.application_id,
+            "parameters": pushed.parameters,
+            "created_at": _timestamp(pushed.created_at),
+            "expires_at": flow_ends.timestamp(),
+            "used_at": now.timestamp(),
+        }
+        if self._move(pushed_key, in_use_key, record, self._ttl(flow_ends, now)):
+            return True
+        self._await(in_use_key)
+        return False
 
     def consume(self, pushed: PushedRequest, now: datetime) -> bool:
         if pushed.state != State.IN_USE or pushed.expires_at <= now:
             return False
-        _, _, consumed_key = self._keys(pushed.request_uri_digest)
-        return bool(self.cache.add(consumed_key, now.timestamp(), self._timeout()))
+        _, in_use_key, consumed_key = self._keys(pushed.request_uri_digest)
+        # The tombstone only makes the refusal clearer ("already used", not "unknown"): no parameters kept.
+        tombstone = {
+            "application_id": pushed.application_id,
+            "created_at": _timestamp(pushed.created_at),
+            "expires_at": _timestamp(pushed.expires_at),
+            "used_at": _timestamp(pushed.used_at),
+            "consumed_at": now.timestamp(),
+        }
+        return self._move(in_use_key, consumed_key, tombstone, self._ttl(pushed.expires_at, now))
+
+    def _move(self, old_key: str, new_key: str, record: dict[str, Any], ttl: int) -> bool:
+        """Delete ``old_key``; if this call removed it, write ``record`` at ``new_key``."""
+        cache = self.cache
+        if isinstance(cache, RedisCache):
+            old, new = cache.make_and_validate_key(old_key), cache.make_and_validate_key(new_key)
+            # Django's own client and serializer (a find reads it back with cache.get_many).
+            redis_cache: Any = cache._cache
+            client = redis_cache.get_client(old, write=True)
+            value = redis_cache._serializer.dumps(record)
+            return bool(client.eval(_REDIS_MOVE, 2, old, new, value, ttl))
+        if isinstance(cache, DatabaseCache):
+            with transaction.atomic(using=router.db_for_write(cache.cache_model_class)):
+                return self._delete_then_set(cache, old_key, new_key, record, ttl)
+        return self._delete_then_set(cache, old_key, new_key, record, ttl)
+
+    @staticmethod
+    def _delete_then_set(cache: Any, old_key: str, new_key: str, record: dict[str, Any], ttl: int) -> bool:
+        if not cache.delete(old_key):
+            return False
+        cache.set(new_key, record, ttl)
+        return True
+
+    def _await(self, key: str) -> None:
+        """Wait briefly for a racing winner's write of ``key`` (at most ``RACE_WAIT``)."""
+        deadline = time.monotonic() + self.RACE_WAIT
+        while self.cache.get(key) is None and time.monotonic() < deadline:
+            time.sleep(self.RACE_POLL)
 
     @contextmanager
     def outstanding_slot(self, application: Any, limit: int, now: datetime) -> Iterator[bool]:

@@ -15,6 +15,7 @@ from django_par.clients.base import AuthenticatedClient, ClientAuthBackend
 from django_par.clients.registry import load_application
 from django_par.models import PushedRequest
 from tests.conftest import assert_oauth_error, basic_auth, code_request, push
+from tests.helpers.client_failures import assert_authentication_failed
 from tests.helpers.factories import (
     CLIENT_SECRET,
     ClientMetadataFactory,
@@ -27,9 +28,12 @@ pytestmark = pytest.mark.django_db
 WRONG_SECRET = "not-the-secret-at-all"
 
 
-def assert_invalid_client(response: Any, description_part: str | None = None) -> dict:
-    """A 401 invalid_client that names the Basic scheme (RFC 6749 §5.2, RFC 9110 §11.6.1)."""
-    body = assert_oauth_error(response, 401, "invalid_client", description_part)
+def assert_invalid_client(response: Any, reason_part: str | None = None) -> dict:
+    """A 401 invalid_client that names the Basic scheme (RFC 6749 §5.2, RFC 9110 §11.6.1).
+
+    Its description is the one of every failure; ``reason_part`` is in the signalled reason.
+    """
+    body = assert_authentication_failed(response, reason_part)
     assert response["WWW-Authenticate"].startswith("Basic ")
     assert 'realm="django-par"' in response["WWW-Authenticate"]
     assert not PushedRequest.objects.exists()
@@ -78,7 +82,7 @@ class TestClientSecretBasic:
         response = push(
             client, code_request(confidential_app), authorization=basic_auth(confidential_app.client_id, WRONG_SECRET)
         )
-        assert_invalid_client(response, "Client authentication failed")
+        assert_invalid_client(response, "The client secret does not match")
 
     def test_wrong_secret_of_unhashed_client_is_401(self, client, plain_secret_app):
         response = push(
@@ -155,7 +159,7 @@ class TestClientSecretPost:
 
     def test_wrong_secret_is_401_with_challenge(self, client, confidential_app):
         response = push(client, code_request(confidential_app, client_secret=WRONG_SECRET))
-        assert_invalid_client(response, "Client authentication failed")
+        assert_invalid_client(response, "The client secret does not match")
 
     def test_secret_without_client_id_is_401(self, client, confidential_app):
         response = push(client, code_request(confidential_app, client_id=None, client_secret=CLIENT_SECRET))
@@ -179,11 +183,11 @@ class TestPublicClient:
 
     def test_unknown_client_id_alone_is_401(self, client, db):
         response = push(client, {"response_type": "code", "client_id": "no-such-client"})
-        assert_invalid_client(response, "Client authentication failed")
+        assert_invalid_client(response, "No usable client has this client_id")
 
     def test_confidential_client_without_secret_is_401(self, client, confidential_app):
         response = push(client, code_request(confidential_app))
-        assert_invalid_client(response, "Client authentication failed")
+        assert_invalid_client(response, "confidential client sent no credentials")
 
     def test_no_client_identification_at_all_is_401(self, client, confidential_app):
         response = push(client, code_request(confidential_app, client_id=None))
@@ -319,9 +323,7 @@ class TestRequiredAuthMethod:
         )
         accepted = push(client, code_request(application, client_secret=CLIENT_SECRET))
 
-        assert refused.status_code == 401
-        assert refused.json()["error"] == "invalid_client"
-        assert "client_secret_post" in refused.json()["error_description"]
+        assert_authentication_failed(refused, "must authenticate with client_secret_post")
         assert accepted.status_code == 201, accepted.content
 
     def test_jwt_only_client_cannot_use_a_secret(self, client):

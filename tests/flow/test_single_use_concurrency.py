@@ -22,6 +22,8 @@ from oauth2_provider.models import get_grant_model
 
 from django_par.errors import InvalidRequestUri
 from django_par.flow.lifecycle import consume, resolve_request_uri
+from django_par.flow.request_uri import request_uri_digest
+from django_par.flow.stores import get_store
 from django_par.models import PushedRequest
 from django_par.signals import request_consumed, request_first_used, request_rejected
 from tests.helpers.factories import REDIRECT_URI, UserFactory
@@ -146,7 +148,7 @@ def test_consume_refuses_a_request_that_was_never_started(rf: RequestFactory, sk
     assert PushedRequest.objects.get(pk=pushed.pk).state == State.PUSHED
 
 
-# -- races (PostgreSQL and MariaDB) ------------------------------------------------
+# -- races (PostgreSQL and MariaDB; each store) ----------------------------------
 
 ROUNDS = 10
 THREADS = 6
@@ -154,8 +156,9 @@ ON_SQLITE = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlit
 
 
 def racing(test: Callable[..., None]) -> Callable[..., None]:
-    """Marks of a race test: real commits, one connection per thread, a server database."""
+    """Marks of a race test: real commits, one connection per thread, a server database, each store."""
     marks = [
+        pytest.mark.usefixtures("store"),
         pytest.mark.concurrency,
         pytest.mark.skipif(
             ON_SQLITE,
@@ -195,6 +198,21 @@ def race(*actions: Callable[[], Any]) -> list[Any]:
     if failures:
         raise failures[0]
     return results
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request: Any, settings: Any) -> str:
+    """Each pushed request store; the cache store on the real Redis server."""
+    if request.param == "redis":
+        settings.DJANGO_PAR = {"STORE": "django_par.flow.stores.CacheStore", "STORE_CACHE_ALIAS": "redis"}
+    return str(request.param)
+
+
+def stored(request_uri: str) -> PushedRequest:
+    """The pushed request as its store has it now."""
+    found = get_store().find(request_uri_digest(request_uri))
+    assert found is not None
+    return found
 
 
 class SignalLog:
@@ -277,7 +295,7 @@ def test_two_browsers_post_consent_for_one_request_uri_at_once(confidential_app:
         answer = authorization_response(assert_one_winner(responses, round_number))
         assert answer["state"] == STATE
         assert exchange_code(confidential_app, answer["code"]).status_code == 200
-        assert pushed_row(request_uri).state == State.CONSUMED
+        assert stored(request_uri).state == State.CONSUMED
         assert len(signal_log.named("first_used")) == 1, round_number
         assert len(signal_log.named("consumed")) == 1, round_number
         [rejected] = signal_log.named("rejected")
@@ -315,7 +333,7 @@ def test_two_tabs_open_a_fresh_request_uri_at_once_and_both_see_the_consent_page
 
         assert [response.status_code for response in responses] == [200, 200], round_number
         assert len(signal_log.named("first_used")) == 1, round_number  # one first use, one reload
-        row = pushed_row(request_uri)
+        row = stored(request_uri)
         assert row.state == State.IN_USE
         assert signal_log.named("first_used")[0]["pushed_request"].used_at == row.used_at
 
@@ -324,9 +342,9 @@ def test_two_tabs_open_a_fresh_request_uri_at_once_and_both_see_the_consent_page
 def test_many_threads_consume_one_request(skip_consent_app: Any, signal_log: SignalLog) -> None:
     factory = RequestFactory()
 
-    def try_consume(pk: int) -> bool:
+    def try_consume(request_uri: str) -> bool:
         try:
-            consume(factory.get("/"), PushedRequest.objects.get(pk=pk))
+            consume(factory.get("/"), stored(request_uri))
         except InvalidRequestUri:
             return False
         return True
@@ -335,14 +353,14 @@ def test_many_threads_consume_one_request(skip_consent_app: Any, signal_log: Sig
         signal_log.clear()
         request_uri = push_request(skip_consent_app)
         query = QueryDict(urlencode({"client_id": skip_consent_app.client_id, "request_uri": request_uri}))
-        pushed = resolve_request_uri(factory.get("/"), query)
+        resolve_request_uri(factory.get("/"), query)
 
-        outcomes = race(*[lambda: try_consume(pushed.pk)] * THREADS)
+        outcomes = race(*[lambda: try_consume(request_uri)] * THREADS)
 
         assert outcomes.count(True) == 1, (round_number, outcomes)
         assert len(signal_log.named("consumed")) == 1
         assert len(signal_log.named("rejected")) == THREADS - 1
-        assert pushed_row(request_uri).state == State.CONSUMED
+        assert stored(request_uri).state == State.CONSUMED
 
 
 @racing
@@ -355,7 +373,7 @@ def test_many_threads_start_one_flow(skip_consent_app: Any, signal_log: SignalLo
 
         resolved = race(*[lambda: resolve_request_uri(factory.get("/"), query)] * THREADS)
 
-        row = pushed_row(request_uri)
+        row = stored(request_uri)
         assert row.state == State.IN_USE
         assert len(signal_log.named("first_used")) == 1, round_number
         # Every thread continues the same flow, with the one start time in the database.

@@ -25,7 +25,8 @@ from jwcrypto import jwk, jws
 
 from django_par.flow.request_uri import request_uri_digest
 from django_par.models import ClientMetadata, PushedRequest
-from tests.conftest import CODE_CHALLENGE, FORM_CONTENT_TYPE, assert_oauth_error, par_url
+from tests.conftest import CODE_CHALLENGE, FORM_CONTENT_TYPE, par_url
+from tests.helpers.client_failures import assert_authentication_failed
 from tests.helpers.factories import REDIRECT_URI, ConfidentialApplicationFactory
 from tests.helpers.flow_helpers import CODE_CHALLENGE as FLOW_CHALLENGE
 from tests.helpers.flow_helpers import CODE_VERIFIER, NONCE, STATE, authorization_response, authorize_url, login_next
@@ -166,9 +167,13 @@ def push_form(client: Client, data: dict[str, str], **headers: str) -> Any:
     return client.post(par_url(), data=urlencode(data), content_type=FORM_CONTENT_TYPE, headers=headers)
 
 
-def assert_invalid_client(response: Any, description_part: str) -> dict[str, Any]:
-    """A 401 invalid_client with a WWW-Authenticate challenge, and nothing stored."""
-    body = assert_oauth_error(response, 401, "invalid_client", description_part)
+def assert_invalid_client(response: Any, reason_part: str) -> dict[str, Any]:
+    """A 401 invalid_client with a WWW-Authenticate challenge, and nothing stored.
+
+    The client reads the one generic description; ``reason_part`` is in the reason
+    the server logs and signals.
+    """
+    body = assert_authentication_failed(response, reason_part)
     assert response["WWW-Authenticate"].startswith("Basic realm="), response["WWW-Authenticate"]
     assert not PushedRequest.objects.exists()
     return body
