@@ -5,7 +5,9 @@ Clients authenticate here through DOT's validator, which with
 The view itself adds what only a view can: Django's error reports (the 500
 page with ``DEBUG`` off, admin e-mails) hide every credential and grant in the
 body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
-only. It is also where later token-endpoint work (DPoP) hooks in.
+only; and a body in another charset than UTF-8 is
+refused before Django decodes it with the codec that charset names. It is also
+where later token-endpoint work (DPoP) hooks in.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.views import TokenView as DotTokenView
 
+from ..errors import OAuthError
+from ..push.form import decode_as_utf8
 from .reports import hide_authorization_header
+from .responses import json_error_response
 
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
 # RFC 7523 §2.2; RFC 7636 §4.5; RFC 8628 §3.4): each would let a reader of a report act as the client.
@@ -45,6 +50,11 @@ class TokenView(DotTokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         hide_token_parameters(request)
         hide_authorization_header(request)
+        try:
+            # Before DOT reads request.POST, which Django decodes with the codec the charset names.
+            decode_as_utf8(request)
+        except OAuthError as error:
+            return json_error_response(error)
         return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
 
     def create_token_response(self, request: HttpRequest) -> Any:
