@@ -3,9 +3,9 @@
 Clients authenticate here through DOT's validator, which with
 ``django_par.clients.validator`` is the same pipeline as at the PAR endpoint.
 The view itself adds what only a view can: Django's error reports (the 500
-page with ``DEBUG`` off, admin e-mails) hide every credential and grant in the
-body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
-only; and a body in another charset than UTF-8 is
+page, with ``DEBUG`` on or off, admin e-mails) hide every credential and grant in
+the body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
+only, and with ``DEBUG`` off only; and a body in another charset than UTF-8 is
 refused before Django decodes it with the codec that charset names. It is also
 where later token-endpoint work (DPoP) hooks in.
 """
@@ -21,7 +21,7 @@ from oauth2_provider.views import TokenView as DotTokenView
 
 from ..errors import OAuthError
 from ..push.form import decode_as_utf8
-from .reports import hide_authorization_header
+from .reports import hide_credentials_in_reports
 from .responses import json_error_response
 
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
@@ -49,7 +49,7 @@ class TokenView(DotTokenView):
     @method_decorator(sensitive_variables())
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         hide_token_parameters(request)
-        hide_authorization_header(request)
+        hide_credentials_in_reports(request)
         try:
             # Before DOT reads request.POST, which Django decodes with the codec the charset names.
             decode_as_utf8(request)
