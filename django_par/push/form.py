@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 
 from ..conf import par_settings
 from ..errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
@@ -26,14 +28,22 @@ def check_form_charset(request: HttpRequest) -> None:
         raise UnsupportedMediaType("The request body must be UTF-8: charset=utf-8 or no charset.")
 
 
-def decode_as_utf8(request: HttpRequest) -> None:
-    """For a view that reads ``request.POST`` (DOT's token endpoint): UTF-8 or a 415, as here.
+def read_post(request: HttpRequest) -> None:
+    """For a view that reads ``request.POST`` (DOT's token endpoint): parse it now, or an OAuth error.
 
-    Django then decodes the body as UTF-8: Django 4.2 would use the codec a charset names,
-    Django 5.1+ refuses any charset but ``utf-8`` with an HTML 400 (``us-ascii`` included).
+    The body must be UTF-8, as here; Django then decodes it as UTF-8 (Django 4.2 would use
+    the codec a charset names, Django 5.1+ refuses any charset but ``utf-8`` with an HTML 400,
+    ``us-ascii`` included). A body Django cannot parse (a malformed multipart body, too many
+    fields, too large) is an OAuth error too, not Django's HTML 400.
     """
     check_form_charset(request)
     request.encoding = "utf-8"
+    try:
+        request.POST  # noqa: B018  (parsed here, once; DOT reads the parsed QueryDict)
+    except RequestDataTooBig:
+        raise RequestTooLarge("The request body is too large.") from None
+    except (SuspiciousOperation, BadRequest, MultiPartParserError, ValueError):
+        raise InvalidRequest("The request body is malformed.") from None
 
 
 def read_form_parameters(request: HttpRequest) -> dict[str, str]:

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.views import TokenView as DotTokenView
 
 from ..errors import OAuthError
-from ..push.form import decode_as_utf8
+from ..push.form import read_post
 from .reports import hide_credentials_in_reports
 from .responses import json_error_response
 
@@ -51,8 +51,8 @@ class TokenView(DotTokenView):
         hide_token_parameters(request)
         hide_credentials_in_reports(request)
         try:
-            # Before DOT reads request.POST, which Django decodes with the codec the charset names.
-            decode_as_utf8(request)
+            # Before DOT reads request.POST: its errors as OAuth errors, and never the codec a charset names.
+            read_post(request)
         except OAuthError as error:
             return json_error_response(error)
         return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]

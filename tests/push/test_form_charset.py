@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import django
 import pytest
 from django.test import RequestFactory
 from hypothesis import given, settings
@@ -112,6 +113,24 @@ class TestTokenEndpoint:
         response = self.token_request(client, confidential_app, charset, secret=ESCAPED_SURROGATE)
 
         assert_oauth_error(response, 415, "invalid_request", "must be UTF-8")
+
+    @pytest.mark.parametrize(
+        ("body", "content_type"),
+        [
+            pytest.param(b"a=1&" * 1001, FORM_CONTENT_TYPE, id="more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS"),
+            pytest.param(
+                b"client_assertion=" + b"x" * 20_000,  # no boundary: one part whose "headers" never end
+                "multipart/form-data; boundary=x",
+                id="malformed multipart",
+                marks=pytest.mark.skipif(django.VERSION < (5, 0), reason="Django 4.2 reads it as an empty form"),
+            ),
+        ],
+    )
+    def test_a_body_django_cannot_parse_gets_a_json_error(self, client, body, content_type):
+        # Found by tests/fuzz: Django answered a malformed multipart body with its HTML 400.
+        response = client.generic("POST", "/o/token/", body, content_type=content_type)
+
+        assert_oauth_error(response, 400, "invalid_request", "malformed")
 
     @pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "us-ascii"])
     def test_utf8_reaches_dot(self, client, confidential_app, charset):
