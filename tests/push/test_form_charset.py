@@ -132,6 +132,13 @@ class TestTokenEndpoint:
 
         assert_oauth_error(response, 400, "invalid_request", "malformed")
 
+    def test_a_body_over_djangos_limit_gets_a_json_413(self, client, settings):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+        body = b"grant_type=client_credentials&x=" + b"y" * 100
+        response = client.generic("POST", "/o/token/", body, content_type=FORM_CONTENT_TYPE)
+
+        assert_oauth_error(response, 413, "invalid_request", "too large")
+
     @pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "us-ascii"])
     def test_utf8_reaches_dot(self, client, confidential_app, charset):
         response = self.token_request(client, confidential_app, charset, secret="wrong")
