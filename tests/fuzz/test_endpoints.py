@@ -418,3 +418,18 @@ def test_authorization_endpoint_ignores_a_charset_naming_another_codec(clients: 
     )
 
     assert response.status_code < 500
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "Not in this change's area (authorization endpoint), found by HYPOTHESIS_PROFILE=long: a plain (not pushed) "
+        "request with a malformed percent escape reaches oauthlib.common.Request (through DOT's "
+        "validate_authorization_request, views/authorize.py:112), whose urldecode raises ValueError "
+        "'Invalid hex encoding in query string.' (a 500). DOT's own AuthorizationView does the same."
+    ),
+)
+def test_authorization_endpoint_with_a_malformed_percent_escape(user_client: Client) -> None:
+    response = user_client.generic("GET", "/o/authorize/", QUERY_STRING="response_type=%:")
+
+    assert response.status_code < 500
