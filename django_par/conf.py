@@ -69,6 +69,9 @@ SETTINGS: dict[str, Setting] = {
     "NONCE_MIN_LENGTH": Setting(8, int),
     # Largest accepted request body, in bytes (larger: 413).
     "MAX_BODY_SIZE": Setting(64 * 1024, int),
+    # Deepest nesting of arrays and objects accepted in JSON a client sends (JWS headers and
+    # payloads, claims, login_hint); its size is bounded by MAX_BODY_SIZE (django_par.bounded_json).
+    "JSON_MAX_DEPTH": Setting(32, int),
     # Seconds a verified (hashed) client secret is remembered, as a keyed digest,
     # so that later requests skip the slow password hash; 0 turns it off.
     "SECRET_CACHE_TTL": Setting(300, int, seconds=(0, 3600)),
@@ -159,6 +162,7 @@ class ParSettings:
     STATE_MIN_LENGTH: int
     NONCE_MIN_LENGTH: int
     MAX_BODY_SIZE: int
+    JSON_MAX_DEPTH: int
     SECRET_CACHE_TTL: int
     SECRET_CACHE_ALIAS: str | None
     CLIENT_CACHE_TTL: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -10,6 +11,7 @@ from urllib.parse import quote_plus, urlencode
 import pytest
 from django.test import Client
 from django.urls import reverse
+from hypothesis import settings as hypothesis_settings
 
 from tests.helpers.factories import (
     CLIENT_SECRET,
@@ -19,6 +21,13 @@ from tests.helpers.factories import (
     PlainSecretApplicationFactory,
     PublicApplicationFactory,
 )
+
+# Hypothesis profiles: "ci" (the default) runs a bounded, reproducible number of examples;
+# "long" explores: HYPOTHESIS_PROFILE=long pytest tests/fuzz (see CONTRIBUTING.md).
+# A test's own @settings(max_examples=...) still wins over the profile's.
+hypothesis_settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("long", max_examples=5000, deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"

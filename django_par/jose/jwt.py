@@ -25,7 +25,6 @@ module that owns those rules.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -35,10 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwcrypto import jwk
-from jwcrypto.common import JWException
+from jwcrypto.common import JWException, base64url_decode
 from jwcrypto.jws import JWS
 from jwcrypto.jwt import JWT
 
+from ..bounded_json import InvalidJson, JsonSyntaxError, client_json
 from ..conf import par_settings
 from .fetch import KeyLookupError
 
@@ -96,16 +96,18 @@ def parse(token: object) -> UnverifiedJwt:
         raise JwtError("The JWT is not a compact signed JWT.")
     if not _COMPACT.fullmatch(token):
         raise JwtError("The JWT is malformed.")
+    # The header and payload are read here, within bounds, before jwcrypto reads the header with
+    # Python's unbounded json module (RecursionError at ~1,000 deep). jwcrypto's own reading of
+    # them is no better for routing: its jose_header property raises TypeError on some malformed
+    # crit values, its payload property refuses before verification.
+    header_segment, payload_segment, _signature = token.split(".")
     try:
-        parts = _deserialized(token).objects
-    except (JWException, ValueError):
+        header = client_json(base64url_decode(header_segment), what="The JWT header")
+    except JsonSyntaxError:
         raise JwtError("The JWT is malformed.") from None
-    # jwcrypto gives the header and payload unverified only as the JWS object's parts: its
-    # jose_header property raises TypeError on some malformed crit values, its payload property
-    # refuses before verification.
-    try:
-        header = json.loads(parts["protected"])
-    except (KeyError, ValueError, TypeError):  # an empty header segment leaves no "protected"
+    except InvalidJson as exc:  # too large, too deep, not Unicode text
+        raise JwtError(str(exc)) from None
+    except ValueError:  # binascii.Error: not base64url
         raise JwtError("The JWT is malformed.") from None
     if not isinstance(header, dict):
         raise JwtError("The JWT header is malformed.")
@@ -114,9 +116,17 @@ def parse(token: object) -> UnverifiedJwt:
         # RFC 7797 §3 (b64) is one jwcrypto understands but that a JWT never needs.
         raise JwtError("The JWT header uses an extension this server does not support.")
     try:
-        claims = json.loads(parts["payload"])
-    except (KeyError, ValueError, TypeError):  # also UnicodeDecodeError
+        claims = client_json(base64url_decode(payload_segment), what="The JWT payload")
+    except JsonSyntaxError:
         raise JwtError("The JWT payload is not JSON.") from None
+    except InvalidJson as exc:
+        raise JwtError(str(exc)) from None
+    except ValueError:
+        raise JwtError("The JWT payload is not JSON.") from None
+    try:
+        _deserialized(token)  # what verify() checks the signature of; jwcrypto may refuse it already
+    except (JWException, ValueError):
+        raise JwtError("The JWT is malformed.") from None
     if not isinstance(claims, dict):
         # RFC 7519 §7.2 step 10: the claims are a JSON object.
         raise JwtError("The JWT payload is not a JSON object.")

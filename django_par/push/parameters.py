@@ -7,7 +7,6 @@ apply), plus the rules DOT does not enforce itself.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +17,7 @@ from oauth2_provider.models import AbstractApplication
 from oauth2_provider.settings import oauth2_settings
 
 from .. import dot
+from ..bounded_json import InvalidJson, client_json
 from ..conf import par_settings
 from ..errors import InvalidRequest, UnsupportedResponseType
 from ..flow.delivery import RESPONSE_MODES, carries_tokens, effective_response_mode
@@ -74,10 +74,12 @@ def _check_prompt(value: str) -> None:
 
 
 def _check_json_object(name: str, value: str) -> dict[str, Any]:
+    # Bounded here, at push time: a claims value too deep for json.dumps would otherwise be stored
+    # and fail at the authorization endpoint, after its request_uri is spent.
     try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
-        raise InvalidRequest(f"{name} is not valid JSON.") from None
+        parsed = client_json(value, what=name)
+    except InvalidJson as exc:
+        raise InvalidRequest(str(exc)) from None
     if not isinstance(parsed, dict):
         raise InvalidRequest(f"{name} must be a JSON object.")
     return parsed

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..errors import MethodNotAllowed, OAuthError
 from ..push.pipeline import push_authorization_request
-from .reports import hide_authorization_header
+from .reports import hide_credentials_in_reports
 from .responses import json_error_response, no_store
 
 
@@ -24,7 +24,7 @@ class PushedAuthorizationRequestView(View):
         return csrf_exempt(super().as_view(**initkwargs))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        hide_authorization_header(request)
+        hide_credentials_in_reports(request)
         try:
             result = push_authorization_request(request)
         except OAuthError as error:

@@ -3,9 +3,11 @@
 Clients authenticate here through DOT's validator, which with
 ``django_par.clients.validator`` is the same pipeline as at the PAR endpoint.
 The view itself adds what only a view can: Django's error reports (the 500
-page with ``DEBUG`` off, admin e-mails) hide every credential and grant in the
-body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
-only. It answers 429 when client authentication is over a limit of
+page, with ``DEBUG`` on or off, admin e-mails) hide every credential and grant in
+the body, where DOT's view hides ``password`` (and, from DOT 3.4, ``client_secret``)
+only, and with ``DEBUG`` off only; a body in another charset than UTF-8 is
+refused before Django decodes it with the codec that charset names; and it
+answers 429 when client authentication is over a limit of
 :mod:`django_par.limits` (raised inside oauthlib, see
 :func:`django_par.clients.validator.answering_too_many_requests`). It is also
 where later token-endpoint work (DPoP) hooks in.
@@ -21,8 +23,9 @@ from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.views import TokenView as DotTokenView
 
 from ..clients.validator import answering_too_many_requests
-from ..errors import TooManyRequests
-from .reports import hide_authorization_header
+from ..errors import OAuthError
+from ..push.form import read_post
+from .reports import hide_credentials_in_reports
 from .responses import json_error_response
 
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
@@ -50,11 +53,13 @@ class TokenView(DotTokenView):
     @method_decorator(sensitive_variables())
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         hide_token_parameters(request)
-        hide_authorization_header(request)
+        hide_credentials_in_reports(request)
         try:
+            # Before DOT reads request.POST: its errors as OAuth errors, and never the codec a charset names.
+            read_post(request)
             with answering_too_many_requests():
                 return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
-        except TooManyRequests as error:
+        except OAuthError as error:  # a body refused by read_post, or TooManyRequests from the validator
             return json_error_response(error)
 
     def create_token_response(self, request: HttpRequest) -> Any:

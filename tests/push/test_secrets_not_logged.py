@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 from django.core.signals import got_request_exception
 from django.test import Client
-from django.views.debug import ExceptionReporter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from django_par.models import PushedRequest
 from tests.conftest import basic_auth, code_request, push
@@ -97,11 +97,13 @@ def test_two_methods_at_once(client, confidential_app, all_logs):
     assert_not_logged(all_logs, CLIENT_SECRET, WRONG_SECRET, header.split()[1])
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["debug off", "debug on"])
 @pytest.mark.parametrize("how", ["basic", "post"])
-def test_an_error_report_hides_the_secret(confidential_app, settings, how):
+def test_an_error_report_hides_the_secret(confidential_app, settings, how, debug):
     # A server error while the secret is being checked: Django's error report (500 page,
     # admin e-mails) shows the request and each frame's variables; the secret is in none.
-    settings.DEBUG = False
+    # Django's filter is off with DEBUG on: the PAR view's is on whatever DEBUG is.
+    settings.DEBUG = debug
     params, headers = request_with_secret(confidential_app, CLIENT_SECRET, how)
     reports: list[str] = []
 
@@ -117,6 +119,45 @@ def test_an_error_report_hides_the_secret(confidential_app, settings, how):
 
     assert response.status_code == 500
     (text,) = reports
+    if debug:  # the technical 500 page the client itself receives
+        text += response.content.decode()
+        assert "the hasher broke" in response.content.decode()
     assert "the hasher broke" in text and "verify_client_secret" in text
     assert CLIENT_SECRET not in text
     assert basic_auth(confidential_app.client_id, CLIENT_SECRET).split()[1] not in text
+
+
+def test_a_sites_own_report_filter_is_kept_and_made_active(confidential_app, settings):
+    from django.views.debug import get_default_exception_reporter_filter
+
+    settings.DEBUG = True
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "tests.push.test_secrets_not_logged.SiteFilter"
+    get_default_exception_reporter_filter.cache_clear()
+    seen: list[Any] = []
+
+    def report(sender: Any, request: Any, **kwargs: Any) -> None:
+        seen.append(request.exception_reporter_filter)
+
+    got_request_exception.connect(report)
+    try:
+        with mock.patch("django_par.clients.secrets.check_password", side_effect=RuntimeError("the hasher broke")):
+            response = push(
+                Client(raise_request_exception=False),
+                {**code_request(confidential_app), "client_secret": CLIENT_SECRET},
+            )
+    finally:
+        got_request_exception.disconnect(report)
+        get_default_exception_reporter_filter.cache_clear()
+
+    assert response.status_code == 500
+    (used,) = seen
+    assert isinstance(used, SiteFilter) and used.is_active(None)
+    assert CLIENT_SECRET not in response.content.decode()
+    assert "site-filter-was-here" in response.content.decode()
+
+
+class SiteFilter(SafeExceptionReporterFilter):
+    """A site's own filter: it shows a marker of its own in every report's settings."""
+
+    def get_safe_settings(self) -> dict[str, Any]:
+        return {**super().get_safe_settings(), "SITE_FILTER_MARKER": "site-filter-was-here"}
