@@ -21,6 +21,7 @@ from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.common import urldecode
 from oauthlib.oauth2 import FatalClientError as OAuthlibFatalClientError
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
@@ -130,6 +131,15 @@ def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[st
         user=request.user, application=application, expires__gt=timezone.now()
     )
     return any(token.allow_scopes(scopes) for token in tokens)
+
+
+def oauthlib_can_parse(query: str) -> bool:
+    """Whether oauthlib's strict decoder takes this query (RFC 3986 characters, well-formed percent escapes)."""
+    try:
+        urldecode(query)
+    except ValueError:
+        return False
+    return True
 
 
 def body_parameters(request: OAuthlibRequest) -> dict[str, str]:

@@ -21,7 +21,7 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 
 from .. import dot
 from ..clients.registry import load_application
-from ..errors import OAuthError
+from ..errors import InvalidRequest, OAuthError
 from ..flow.delivery import deliver, error_response_url, with_issuer
 from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
 from ..flow.session import login_is_stale, remember_login_hint
@@ -43,11 +43,18 @@ class PushedAuthorizationMixin:
 
     def answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.pushed_request = None
+        if request.encoding not in (None, "utf-8"):
+            # Django decodes the query with the codec a Content-Type charset names, even on a GET:
+            # never with one the client picks (unicode_escape smuggles lone surrogates in).
+            request.encoding = "utf-8"
         try:
             if "request_uri" in request.GET:
                 self.pushed_request = resolve_request_uri(request, request.GET)
                 # Spending the request_uri can fail later too: a racing browser won.
                 return self.dispatch_pushed(request, *args, **kwargs)
+            if not dot.oauthlib_can_parse(request.META.get("QUERY_STRING", "")):
+                # oauthlib refuses it by raising ValueError inside DOT's view: a 500 otherwise.
+                raise InvalidRequest("The query string is not valid URL encoding.")
             # A plain request names its client in the query; its consent POST may
             # name it only in DOT's form fields, which DOT then acts on.
             for client_id in {request.GET.get("client_id", ""), request.POST.get("client_id", "")} - {""}:
