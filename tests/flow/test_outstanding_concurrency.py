@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 
 from django_par.models import PushedRequest
 from tests.conftest import basic_auth, code_request, push
-from tests.flow.test_single_use_concurrency import race, racing
+from tests.flow.test_single_use_concurrency import race, racing_on_a_server_database
 from tests.helpers.factories import CLIENT_SECRET, ConfidentialApplicationFactory
 
 CAP = 3
@@ -28,7 +28,7 @@ def push_as(application: Any) -> int:
     return int(response.status_code)
 
 
-@racing
+@racing_on_a_server_database
 @override_settings(DJANGO_PAR={"MAX_OUTSTANDING_REQUEST_URIS": CAP})
 def test_racing_pushes_never_exceed_the_cap_in_the_database() -> None:
     application = ConfidentialApplicationFactory()
@@ -40,7 +40,7 @@ def test_racing_pushes_never_exceed_the_cap_in_the_database() -> None:
     assert PushedRequest.objects.filter(application=application, state=PushedRequest.State.PUSHED).count() == CAP
 
 
-@racing
+@racing_on_a_server_database
 @override_settings(
     DJANGO_PAR={
         "STORE": "django_par.flow.stores.CacheStore",

@@ -157,8 +157,12 @@ ON_SQLITE = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlit
 
 def racing(test: Callable[..., None]) -> Callable[..., None]:
     """Marks of a race test: real commits, one connection per thread, a server database, each store."""
+    return pytest.mark.usefixtures("store")(racing_on_a_server_database(test))
+
+
+def racing_on_a_server_database(test: Callable[..., None]) -> Callable[..., None]:
+    """Marks of a race test that picks its store itself: real commits, one connection per thread."""
     marks = [
-        pytest.mark.usefixtures("store"),
         pytest.mark.concurrency,
         pytest.mark.skipif(
             ON_SQLITE,
