@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import datetime
 import http.client
-import ipaddress
 import json
 import os
 import socket
@@ -53,10 +51,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from jwcrypto import jwk, jws
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,27 +59,13 @@ SECRET = "legitimate-client-secret"
 
 
 def certificate(directory: Path) -> Path:
-    """A self-signed certificate and key for 127.0.0.1, in one PEM file."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks attack key host")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    """The test suite's self-signed certificate for 127.0.0.1, with its key, in one PEM file."""
+    sys.path.insert(0, str(ROOT))
+    from tests.helpers.tls import make_certificate
+
+    cert_file, key_file = make_certificate(directory)
     path = directory / "keyhost.pem"
-    path.write_bytes(
-        cert.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    path.write_bytes(cert_file.read_bytes() + key_file.read_bytes())
     return path
 
 

@@ -9,7 +9,6 @@ must reach the client as 401 invalid_client, never as a 500.
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import ssl
@@ -22,10 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.cache import caches
 from django.test import override_settings
 
@@ -48,6 +43,7 @@ from tests.helpers.jwt_helpers import (
     request_object_claims,
     sign,
 )
+from tests.helpers.tls import make_certificate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clear_jwks_cache")]
 
@@ -55,35 +51,6 @@ KEY_1 = private_key("EC", kid="rotating-key-1")
 KEY_2 = private_key("EC", kid="rotating-key-2")
 # Long enough that a test that would wait for it fails by itself.
 HANG_SECONDS = 20
-
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and 127.0.0.1; (cert file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "django-par test jwks server")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "jwks-server.pem", directory / "jwks-server.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
 
 
 class JwksServer:
