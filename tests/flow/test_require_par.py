@@ -14,16 +14,17 @@ import pytest
 from django.test import override_settings
 from oauth2_provider.models import get_grant_model
 
-from tests.helpers.factories import REDIRECT_URI, ClientMetadataFactory, ConfidentialApplicationFactory
+from tests.helpers.factories import ClientMetadataFactory, ConfidentialApplicationFactory
 from tests.helpers.flow_helpers import (
     AUTHORIZE_PATH,
-    CODE_CHALLENGE,
     STATE,
     Browser,
     assert_error_page,
     authorization_response,
     authorize_url,
     login_next,
+    plain_request,
+    plain_url,
     push_request,
 )
 
@@ -33,23 +34,6 @@ pytest_plugins = ["tests.helpers.flow_fixtures"]
 pytestmark = pytest.mark.django_db
 
 REQUIRED = override_settings(DJANGO_PAR={"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": True})
-
-
-def plain_request(application: Any) -> dict[str, str]:
-    """A complete authorization request sent through the browser, not pushed."""
-    return {
-        "response_type": "code",
-        "client_id": application.client_id,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "read",
-        "state": STATE,
-        "code_challenge": CODE_CHALLENGE,
-        "code_challenge_method": "S256",
-    }
-
-
-def plain_url(application: Any) -> str:
-    return AUTHORIZE_PATH + "?" + urlencode(plain_request(application))
 
 
 def requiring_app() -> Any:

@@ -69,6 +69,25 @@ def authorize_url(application: Any, request_uri: str, **extra: str) -> str:
     return AUTHORIZE_PATH + "?" + urlencode({"client_id": application.client_id, "request_uri": request_uri, **extra})
 
 
+def plain_request(application: Any, **overrides: str | None) -> dict[str, str]:
+    """A complete authorization request sent through the browser, not pushed (None drops a parameter)."""
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": application.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "read",
+        "state": STATE,
+        "code_challenge": CODE_CHALLENGE,
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def plain_url(application: Any, **overrides: str | None) -> str:
+    return AUTHORIZE_PATH + "?" + urlencode(plain_request(application, **overrides))
+
+
 def pushed_row(request_uri: str) -> PushedRequest:
     return PushedRequest.objects.get(request_uri_digest=request_uri_digest(request_uri))
 

@@ -17,17 +17,16 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from tests.helpers.factories import REDIRECT_URI, ConfidentialApplicationFactory
+from tests.helpers.factories import ConfidentialApplicationFactory
 from tests.helpers.flow_helpers import (
     AUTHORIZE_PATH,
-    CODE_CHALLENGE,
     ISSUER,
-    STATE,
     Browser,
     authorization_response,
     authorize_url,
     location,
     parse_forms,
+    plain_url,
     push_request,
 )
 
@@ -44,21 +43,6 @@ pytestmark = [
 DOT_ADDS_ISS = override_settings(
     OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True}
 )
-
-
-def plain_url(application: Any, **overrides: str | None) -> str:
-    """A complete authorization request sent through the browser, not pushed."""
-    params: dict[str, str | None] = {
-        "response_type": "code",
-        "client_id": application.client_id,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "read",
-        "state": STATE,
-        "code_challenge": CODE_CHALLENGE,
-        "code_challenge_method": "S256",
-    }
-    params.update(overrides)
-    return AUTHORIZE_PATH + "?" + urlencode({name: value for name, value in params.items() if value is not None})
 
 
 def implicit_app() -> Any:
