@@ -206,21 +206,20 @@ def after_slow_hash(client_id: str, address: str, verified: bool) -> None:
 # -- the PAR endpoint (RFC 9126 §2.3) -------------------------------------------------------------
 
 
-def _client_rate(value: str, client_id: str, what: str) -> str:
-    """A client's override, or "" for the server default; a bad stored value falls back (and is logged)."""
+def _client_rate(value: str, client_id: str, what: str) -> Rate | None:
+    """A client's override, or None for the server default; a bad stored value falls back (and is logged)."""
     try:
-        parse_rate(value)
+        return parse_rate(value)
     except ValueError:
         logger.error("Client %r has an invalid %s %r; the server default applies.", client_id, what, value)
-        return ""
-    return value
+        return None
 
 
 def push_rate(application: Any) -> Rate | None:
     from .models import client_metadata
 
     own = _client_rate(client_metadata(application).push_rate_limit, application.client_id, "push rate limit")
-    return parse_rate(own or par_settings.PUSH_RATE_LIMIT)
+    return own or parse_rate(par_settings.PUSH_RATE_LIMIT)
 
 
 def check_push_rate(application: Any) -> None:
