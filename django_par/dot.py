@@ -133,6 +133,18 @@ def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[st
     return any(token.allow_scopes(scopes) for token in tokens)
 
 
+def verify_resource_request(request: HttpRequest, scopes: list[str]) -> tuple[bool, Any]:
+    """DOT's check of a protected-resource request's bearer token, as its ``ProtectedResourceMixin`` does.
+
+    Returns oauthlib's verdict and its request, which carries ``user`` and
+    ``access_token`` when valid, ``oauth2_error`` (if DOT set one) when not.
+    """
+    try:
+        return OAuthLibMixin.get_oauthlib_core().verify_request(request, scopes=scopes)  # type: ignore[no-any-return]
+    except ValueError:  # oauthlib's strict query decoder: a malformed query is no valid request
+        return False, None
+
+
 def oauthlib_can_parse(query: str) -> bool:
     """Whether oauthlib's strict decoder takes this query (RFC 3986 characters, well-formed percent escapes)."""
     try:
