@@ -18,6 +18,8 @@ from .errors import InvalidRequest, UnsupportedResponseType
 FAPI2_MAX_REQUEST_URI_LIFETIME = 599
 # FAPI 2.0 §5.3.2.1: the client authenticates with private_key_jwt (or mTLS, which django_par lacks).
 FAPI2_AUTH_METHOD = "private_key_jwt"
+# FAPI 2.0 §5.4.1: JWS signatures use PS256, ES256 or EdDSA (Ed25519) only.
+FAPI2_SIGNING_ALGS = ("PS256", "ES256", "EdDSA")
 
 
 def enabled() -> bool:
@@ -37,6 +39,11 @@ def par_required() -> bool:
 def assertion_audience_issuer_only() -> bool:
     # FAPI 2.0 §5.3.2.1: a client assertion's aud is the issuer itself.
     return enabled()
+
+
+def signing_algorithms(algs: list[str]) -> list[str]:
+    """The algorithms a client may sign with (DPoP proofs): under FAPI 2.0, those of §5.4.1 only."""
+    return [alg for alg in algs if alg in FAPI2_SIGNING_ALGS] if enabled() else algs
 
 
 def check_push(params: Mapping[str, str]) -> None:

@@ -20,7 +20,10 @@ what jwcrypto does not do, or does not do safely on hostile input:
   carry today.
 
 What differs between the two kinds of JWT is a :class:`Profile`, kept by the
-module that owns those rules.
+module that owns those rules. DPoP proofs (RFC 9449) carry their key in the
+header and have neither ``aud`` nor ``exp``, which a Profile requires: they use
+:func:`parse`, :func:`check_signature` and :func:`number_claim` directly, the
+claim rules living in :mod:`django_par.dpop.proofs`.
 """
 
 from __future__ import annotations
@@ -42,7 +45,18 @@ from ..bounded_json import InvalidJson, JsonSyntaxError, client_json
 from ..conf import par_settings
 from .fetch import KeyLookupError
 
-__all__ = ["ClientClaims", "JwtError", "KeySource", "Profile", "UnverifiedJwt", "VerifiedJwt", "parse", "verify"]
+__all__ = [
+    "ClientClaims",
+    "JwtError",
+    "KeySource",
+    "Profile",
+    "UnverifiedJwt",
+    "VerifiedJwt",
+    "check_signature",
+    "number_claim",
+    "parse",
+    "verify",
+]
 
 # ``key_set(refresh)``: the keys that may sign; called with ``refresh=True`` once for an unknown kid.
 KeySource = Callable[[bool], jwk.JWKSet]
@@ -153,6 +167,16 @@ def verify(
     claims = dict(parsed.claims)
     exp = _check_claims(claims, profile, client_id, audiences, max_lifetime)
     return VerifiedJwt(claims, exp)
+
+
+def check_signature(parsed: UnverifiedJwt, algorithms: Collection[str], key_set: KeySource) -> None:
+    """Raise JwtError unless one of the keys signed ``parsed`` with its ``alg``, one of ``algorithms``."""
+    _check_signature(parsed, algorithms, key_set)
+
+
+def number_claim(claims: dict[str, Any], name: str) -> float | None:
+    """A finite numeric claim (a NumericDate, RFC 7519 §2), or None when absent; JwtError otherwise."""
+    return _number(claims, name)
 
 
 def _check_signature(parsed: UnverifiedJwt, algorithms: Collection[str], key_set: KeySource) -> None:
