@@ -8,6 +8,7 @@ stored with the other pushed parameters.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..models import DPoPBinding
@@ -19,6 +20,7 @@ __all__ = [
     "bind_refresh_token",
     "grant_jkt",
     "refresh_token_jkt",
+    "token_value_jkt",
 ]
 
 
@@ -27,9 +29,25 @@ def _jkt(**lookup: Any) -> str | None:
     return jkt
 
 
+_MEMO = "_django_par_dpop_jkt"
+
+
 def access_token_jkt(token: Any) -> str | None:
-    """The thumbprint a DOT AccessToken is bound to; None for a Bearer token."""
-    return _jkt(access_token_id=token.pk)
+    """The thumbprint a DOT AccessToken is bound to; None for a Bearer token.
+
+    Read once per token object: on a resource request DOT's validator and django_par's
+    resource view both ask (one query, not two).
+    """
+    if _MEMO not in vars(token):
+        setattr(token, _MEMO, _jkt(access_token_id=token.pk))
+    jkt: str | None = getattr(token, _MEMO)
+    return jkt
+
+
+def token_value_jkt(value: str) -> str | None:
+    """The thumbprint the access token with this value is bound to, found by DOT's token checksum."""
+    checksum = hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return _jkt(access_token__token_checksum=checksum)
 
 
 def refresh_token_jkt(token: Any) -> str | None:
@@ -44,6 +62,7 @@ def grant_jkt(grant: Any) -> str | None:
 
 def bind_access_token(token: Any, jkt: str) -> None:
     DPoPBinding.objects.create(access_token=token, jkt=jkt)
+    setattr(token, _MEMO, jkt)
 
 
 def bind_refresh_token(token: Any, jkt: str) -> None:

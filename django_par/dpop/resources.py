@@ -152,6 +152,6 @@ def challenge(error: OAuthError | None, scheme: str) -> str:
         detail = f", error={_quoted(error.error)}, error_description={_quoted(error.description)}"
     realm = f"realm={_quoted(par_settings.AUTHENTICATION_REALM)}"
     dpop = f"DPoP {realm}, algs={_quoted(' '.join(allowed_algorithms()))}"
-    if scheme == "bearer":
+    if scheme != "dpop":
         return f"Bearer {realm}{detail}, {dpop}"
     return f"{dpop}{detail}, Bearer {realm}"
