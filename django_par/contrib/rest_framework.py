@@ -24,7 +24,7 @@ from ..errors import OAuthError
 _ERROR = "django_par_resource_error"
 
 
-class DPoPAuthentication(BaseAuthentication):  # type: ignore[misc]
+class DPoPAuthentication(BaseAuthentication):
     """(user, access token) for a request with a valid Bearer or DPoP access token; None without one."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:

@@ -61,7 +61,9 @@ class ProtectedResourceView(ProtectedResourceMixin, View):
     """A generic view protected by an access token, Bearer or DPoP."""
 
 
-def protected_resource(scopes: list[str] | None = None) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def protected_resource(
+    scopes: list[str] | None = None,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Decorator for a function view: what :class:`ProtectedResourceMixin` does for a class."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -75,7 +77,7 @@ def protected_resource(scopes: list[str] | None = None) -> Callable[[Callable[..
     return decorator
 
 
-class UserInfoView(DotUserInfoView):  # type: ignore[misc]
+class UserInfoView(DotUserInfoView):
     """DOT's userinfo endpoint (OIDC Core §5.3), taking DPoP-bound tokens in the DPoP scheme."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -85,7 +87,7 @@ class UserInfoView(DotUserInfoView):  # type: ignore[misc]
         return refusal if refusal is not None else super().dispatch(request, *args, **kwargs)
 
 
-class IntrospectTokenView(DotIntrospectTokenView):  # type: ignore[misc]
+class IntrospectTokenView(DotIntrospectTokenView):
     """DOT's introspection (RFC 7662); for a DPoP-bound token also ``cnf.jkt`` (RFC 9449 §6.2)."""
 
     @staticmethod

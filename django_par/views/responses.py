@@ -34,7 +34,6 @@ def html_error_response(request: HttpRequest, error: OAuthError) -> HttpResponse
     return no_store(response)
 
 
-
 # RFC 6750 §3.1: a request without the needed scope is forbidden, a malformed one bad; the rest is 401.
 _RESOURCE_STATUS = {"insufficient_scope": 403, "invalid_request": 400}
 

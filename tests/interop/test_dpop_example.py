@@ -37,7 +37,7 @@ def dpop_client(server: ExampleServer) -> OAuth2Client:
     )
 
 
-def test_dpop_flow_push_authorize_token_api_refresh(example_server: ExampleServer) -> None:  # noqa: F811
+def test_dpop_flow_push_authorize_token_api_refresh(example_server: ExampleServer) -> None:
     client = dpop_client(example_server)
     key = DPoPKey.generate(alg="ES256")
     request = client.authorization_request(
@@ -77,7 +77,7 @@ def test_dpop_flow_push_authorize_token_api_refresh(example_server: ExampleServe
     assert again.json()["cnf"] == {"jkt": key.dpop_jkt}
 
 
-def test_the_dpop_client_cannot_redeem_without_a_proof(example_server: ExampleServer) -> None:  # noqa: F811
+def test_the_dpop_client_cannot_redeem_without_a_proof(example_server: ExampleServer) -> None:
     client = dpop_client(example_server)
     request = client.authorization_request(scope="openid read", authorization_response_iss_parameter_supported=True)
     pushed = client.pushed_authorization_request(request)

@@ -8,8 +8,8 @@ only django_par's validator keeps DPoP-bound tokens out of.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -208,7 +208,9 @@ def test_a_challenge_cannot_be_broken_out_of(client: Client) -> None:
     token=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
     dpop=st.one_of(st.none(), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200)),
 )
-def test_any_authorization_and_dpop_headers_get_an_answer_not_a_crash(scheme: str, token: str, dpop: str | None) -> None:
+def test_any_authorization_and_dpop_headers_get_an_answer_not_a_crash(
+    scheme: str, token: str, dpop: str | None
+) -> None:
     headers = {"authorization": f"{scheme} {token}".strip()}
     if dpop is not None:
         headers["dpop"] = dpop
