@@ -41,6 +41,16 @@ def assertion_audience_issuer_only() -> bool:
     return enabled()
 
 
+def dpop_required() -> bool:
+    # FAPI 2.0 §5.3.2.1: sender-constrained access tokens (DPoP here; mTLS is not offered).
+    return enabled()
+
+
+def dpop_bound_codes_required() -> bool:
+    # FAPI 2.0 §5.3.2.2: authorization codes bound to the DPoP key (RFC 9449 §10).
+    return enabled()
+
+
 def signing_algorithms(algs: list[str]) -> list[str]:
     """The algorithms a client may sign with (DPoP proofs): under FAPI 2.0, those of §5.4.1 only."""
     return [alg for alg in algs if alg in FAPI2_SIGNING_ALGS] if enabled() else algs
