@@ -31,7 +31,6 @@ from oauth2_provider.oauth2_validators import OAuth2Validator as DotOAuth2Valida
 from oauthlib.common import Request
 
 from .. import dot
-from ..dpop.resources import check_token_binding, proof_jkt
 from ..errors import OAuthError, TooManyRequests
 from .base import AuthenticatedClient
 from .pipeline import authenticate_client
@@ -92,25 +91,5 @@ class ClientAuthenticationMixin:
         return client is not None and client.application.client_id == client_id and _accept(request, client)
 
 
-class SenderConstrainedTokenMixin:
-    """DOT's check of an access token at a protected resource, refusing one used without its DPoP key.
-
-    Every resource view of DOT's (``ProtectedResourceView``, ``protected_resource``, DRF's
-    ``OAuth2Authentication``, userinfo) asks the validator, so through it none of them takes a
-    DPoP-bound token as a bearer token (RFC 9449 §7.2). django_par's resource views verify the
-    proof first and pass its key on (:func:`django_par.dpop.resources.accept_dpop_authorization`).
-    """
-
-    def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
-        if not super().validate_bearer_token(token, scopes, request):  # type: ignore[misc]
-            return False
-        try:
-            check_token_binding(request.access_token, proof_jkt(request.headers))
-        except OAuthError as error:
-            request.oauth2_error = error.as_dict()
-            return False
-        return True
-
-
-class OAuth2Validator(ClientAuthenticationMixin, SenderConstrainedTokenMixin, DotOAuth2Validator):
-    """DOT's validator, with django_par's client authentication and DPoP-bound tokens."""
+class OAuth2Validator(ClientAuthenticationMixin, dot.DPoPValidatorMixin, DotOAuth2Validator):
+    """DOT's validator, with django_par's client authentication and DPoP (RFC 9449)."""

@@ -18,6 +18,7 @@ __all__ = [
     "bind_access_token",
     "bind_grant",
     "bind_refresh_token",
+    "code_jkt",
     "grant_jkt",
     "refresh_token_jkt",
     "token_value_jkt",
@@ -58,6 +59,11 @@ def refresh_token_jkt(token: Any) -> str | None:
 def grant_jkt(grant: Any) -> str | None:
     """The thumbprint a DOT Grant (authorization code) is bound to (§10)."""
     return _jkt(grant_id=grant.pk)
+
+
+def code_jkt(code: str, application: Any) -> str | None:
+    """The thumbprint the authorization code ``code`` of ``application`` is bound to."""
+    return _jkt(grant__code=code, grant__application=application)
 
 
 def bind_access_token(token: Any, jkt: str) -> None:
