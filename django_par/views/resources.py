@@ -18,6 +18,8 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 from oauth2_provider.views import IntrospectTokenView as DotIntrospectTokenView
 from oauth2_provider.views import UserInfoView as DotUserInfoView
@@ -80,6 +82,8 @@ def protected_resource(
 class UserInfoView(DotUserInfoView):
     """DOT's userinfo endpoint (OIDC Core §5.3), taking DPoP-bound tokens in the DPoP scheme."""
 
+    # As DOT's: a client POSTs here with its token, not with a browser's CSRF token.
+    @method_decorator(csrf_exempt)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # The token is checked here (binding included, whatever the site's validator), then DOT
         # builds the claims from it as usual; OIDC Core §5.3: the token must hold "openid".

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import basic_auth
-from tests.dpop.helpers import dpop_key, thumbprint
+from tests.dpop.helpers import ath, dpop_key, proof, thumbprint
 from tests.helpers.factories import CLIENT_SECRET, ConfidentialApplicationFactory
 from tests.helpers.jwt_helpers import DJANGO_PAR_VALIDATOR, dot_validator
 from tests.resources.test_resources import dpop_get, make_token
@@ -33,6 +33,15 @@ def test_userinfo_answers_a_bound_token_with_its_proof(client: Client) -> None:
     response = dpop_get(client, USERINFO, make_token(dpop_key()))
     assert response.status_code == 200, response.content
     assert response.json()["sub"]
+
+
+def test_userinfo_takes_a_post_without_a_csrf_token() -> None:
+    # OIDC Core §5.3.1: GET or POST; a client has no CSRF token (DOT's view is csrf_exempt too).
+    client = Client(enforce_csrf_checks=True)
+    token = make_token(dpop_key())
+    made = proof(dpop_key(), htm="POST", htu=f"http://testserver{USERINFO}", ath=ath(token))
+    response = client.post(USERINFO, headers={"authorization": f"DPoP {token}", "dpop": made})
+    assert response.status_code == 200, response.content
 
 
 def test_userinfo_refuses_a_bound_token_sent_as_bearer(client: Client) -> None:
