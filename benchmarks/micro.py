@@ -248,8 +248,12 @@ def measure_resources(calls: int) -> None:
     user = get_user_model().objects.create(username="micro-resources")
     expires = timezone.now() + timedelta(hours=1)
     token_model = get_access_token_model()
-    bearer = token_model.objects.create(user=user, application=application, token="b" * 40, scope="read", expires=expires)
-    bound = token_model.objects.create(user=user, application=application, token="d" * 40, scope="read", expires=expires)
+    bearer = token_model.objects.create(
+        user=user, application=application, token="b" * 40, scope="read", expires=expires
+    )
+    bound = token_model.objects.create(
+        user=user, application=application, token="d" * 40, scope="read", expires=expires
+    )
     key = jwk.JWK.generate(kty="EC", crv="P-256")
     bind_access_token(bound, key.thumbprint())
     ath = base64url_encode(hashlib.sha256(bound.token.encode()).digest())

@@ -60,7 +60,7 @@ class _Request:
         self.state, self.nonce, self.code_challenge = saved["state"], saved["nonce"], saved["challenge"]
 
 
-def test_openid_client_dpop_flow(example_server: ExampleServer, tmp_path: Path) -> None:  # noqa: F811
+def test_openid_client_dpop_flow(example_server: ExampleServer, tmp_path: Path) -> None:
     node_client_ready()
     state_file = tmp_path / "rp-state.json"
     started = node("start", example_server.issuer, CLIENT_ID, example_server.redirect_uri, str(state_file))
