@@ -15,12 +15,18 @@ from tests.conftest import code_request, push
 from tests.dpop.helpers import proof
 from tests.flow.test_single_use_concurrency import race, racing_on_a_server_database
 from tests.helpers.factories import PublicApplicationFactory
+from tests.helpers.jwt_helpers import DJANGO_PAR_VALIDATOR, dot_validator
 
 RACERS = 6
 
 
 @racing_on_a_server_database
-def test_one_proof_raced_at_the_par_endpoint_is_accepted_once() -> None:
+def test_one_proof_raced_at_the_par_endpoint_is_accepted_once(settings: Any) -> None:
+    with dot_validator(settings, DJANGO_PAR_VALIDATOR):
+        race_one_proof()
+
+
+def race_one_proof() -> None:
     application = PublicApplicationFactory()
     once = proof()
 
