@@ -130,6 +130,12 @@ def access_token_created(access_token: Any, token: dict[str, Any]) -> None:
     token["token_type"] = "DPoP"
 
 
+def access_token_reissued(access_token: Any, token: dict[str, Any]) -> None:
+    """An access token issued before and handed out again says whether it is DPoP-bound."""
+    if access_token is not None and binding.access_token_jkt(access_token) is not None:
+        token["token_type"] = "DPoP"
+
+
 def refresh_token_created(refresh_token: Any, application: Any) -> None:
     """§5: a public client's refresh token is bound to the proof's key (a confidential client authenticates)."""
     proof = presented()

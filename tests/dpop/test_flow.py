@@ -309,3 +309,16 @@ def test_browser_cannot_rebind_a_pushed_request(public_app: Any, logged_in_brows
     url = authorize_url(public_app, response.json()["request_uri"], dpop_jkt=thumbprint(dpop_key("browser")))
     code = authorization_response(logged_in_browser.get(url))["code"]
     assert binding.grant_jkt(get_grant_model().objects.get(code=code)) == thumbprint(key)
+
+
+def test_refresh_again_within_dot_s_grace_period(public_app: Any, logged_in_browser: Browser, settings: Any) -> None:
+    """DOT hands out the access token of the first refresh again: still a DPoP token."""
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 60}
+    key = dpop_key()
+    code = pushed_code(public_app, logged_in_browser, proof(key))
+    refresh_token = redeem(public_app, code, token_proof(key)).json()["refresh_token"]
+    first = refresh(public_app, refresh_token, token_proof(key))
+    again = refresh(public_app, refresh_token, token_proof(key))
+    assert first.status_code == again.status_code == 200, again.content
+    assert again.json()["access_token"] == first.json()["access_token"]
+    assert again.json()["token_type"] == "DPoP"
