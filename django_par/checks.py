@@ -162,12 +162,9 @@ def check_dpop_validator(app_configs: Iterable[Any] | None = None, **kwargs: Any
     """E010: DPoP required (DPOP_BOUND_ACCESS_TOKENS or FAPI 2.0) while DOT's validator cannot bind tokens."""
     if not (par_settings.get("DPOP_BOUND_ACCESS_TOKENS") is True or par_settings.get("FAPI2_SECURITY_PROFILE") is True):
         return []
-    from oauth2_provider.settings import oauth2_settings
+    from .dpop.grants import supported
 
-    from .dot import DPoPValidatorMixin
-
-    validator: Any = oauth2_settings.OAUTH2_VALIDATOR_CLASS
-    if isinstance(validator, type) and issubclass(validator, DPoPValidatorMixin):
+    if supported():
         return []
     return [
         Error(

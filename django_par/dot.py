@@ -197,7 +197,8 @@ class DPoPValidatorMixin:
     Besides oauthlib's public validator hooks it overrides three of DOT's private ones,
     present with the same signatures from DOT 3.0 to 3.4, because they hold the rows
     just created: ``_create_authorization_code``, ``_create_access_token`` and
-    ``_create_refresh_token``.
+    ``_create_refresh_token``; and it calls ``_load_access_token`` (DOT 3.0 to 3.4)
+    for the access token DOT re-issues within its refresh-token grace period.
     """
 
     def validate_grant_type(
@@ -252,6 +253,16 @@ class DPoPValidatorMixin:
             request.oauth2_error = error.as_dict()
             return False
         return True
+
+    def save_bearer_token(self, token: dict[str, Any], request: OAuthlibRequest, *args: Any, **kwargs: Any) -> Any:
+        from .dpop import grants
+
+        saved = super().save_bearer_token(token, request, *args, **kwargs)  # type: ignore[misc]
+        if grants.presented() is not None and token.get("token_type") != "DPoP" and "access_token" in token:
+            # Within DOT's refresh-token grace period DOT hands out the access token it issued
+            # before (no _create_access_token): its type is what its binding says.
+            grants.access_token_reissued(self._load_access_token(token["access_token"]), token)  # type: ignore[attr-defined]
+        return saved
 
     def _create_authorization_code(self, request: OAuthlibRequest, code: Any, expires: Any = None) -> Any:
         from .dpop import grants

@@ -8,6 +8,9 @@
   are of type ``DPoP`` (§5), and so are the refresh tokens of public clients (§5).
 
 DOT's validator reaches these functions through :class:`django_par.dot.DPoPValidatorMixin`.
+Without that mixin in ``OAUTH2_VALIDATOR_CLASS`` nothing could be bound, so DPoP is off
+everywhere (:func:`supported`): proofs and ``dpop_jkt`` are ignored, as by a server without
+DPoP, rather than accepted and then not enforced.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.http import HttpRequest
+from oauth2_provider.settings import oauth2_settings
 
 from .. import fapi2
 from ..conf import par_settings
+from ..dot import DPoPValidatorMixin
 from ..errors import InvalidDPoPProof, InvalidRequest
 from ..models import client_metadata
 from . import binding
@@ -33,13 +38,23 @@ JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 _PRESENTED: ContextVar[Proof | None] = ContextVar("django_par_dpop_proof", default=None)
 
 
+def supported() -> bool:
+    """Whether DOT's validator binds codes and tokens to DPoP keys (``DPoPValidatorMixin``)."""
+    validator: Any = oauth2_settings.OAUTH2_VALIDATOR_CLASS
+    return isinstance(validator, type) and issubclass(validator, DPoPValidatorMixin)
+
+
 def request_proof(request: HttpRequest) -> Proof | None:
     """The verified proof of a POST to the PAR or token endpoint; ``htu`` is that endpoint (§4.3)."""
+    if not supported():
+        return None
     return verify_proof(request, htm="POST", htu=endpoint_uri(request))
 
 
 def push_binding(proof: Proof | None, params: Mapping[str, str]) -> str | None:
     """§10: the thumbprint a pushed request is bound to, from its proof or its ``dpop_jkt``."""
+    if not supported():
+        return None
     requested = _requested_jkt(params)
     if proof is not None and requested is not None and requested != proof.jkt:
         raise InvalidDPoPProof("dpop_jkt is not the thumbprint of the DPoP proof's key.")
@@ -113,6 +128,12 @@ def access_token_created(access_token: Any, token: dict[str, Any]) -> None:
         return
     binding.bind_access_token(access_token, proof.jkt)
     token["token_type"] = "DPoP"
+
+
+def access_token_reissued(access_token: Any, token: dict[str, Any]) -> None:
+    """An access token issued before and handed out again says whether it is DPoP-bound."""
+    if access_token is not None and binding.access_token_jkt(access_token) is not None:
+        token["token_type"] = "DPoP"
 
 
 def refresh_token_created(refresh_token: Any, application: Any) -> None:

@@ -32,7 +32,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +58,9 @@ __all__ = [
     "verify",
 ]
 
-# ``key_set(refresh)``: the keys that may sign; called with ``refresh=True`` once for an unknown kid.
-KeySource = Callable[[bool], jwk.JWKSet]
+# ``key_set(refresh)``: the keys that may sign (a JWKSet, or any iterable of JWKs); called with
+# ``refresh=True`` once for an unknown kid.
+KeySource = Callable[[bool], Iterable[jwk.JWK]]
 
 # RFC 7515 §7.1: BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature), unpadded (§2).
 # Checked first: jwcrypto would also take the JSON serialization (§7.2), which a JWT never uses (RFC 7519 §1).
@@ -231,7 +232,7 @@ def _deserialized(token: str) -> JWS:
     return signed
 
 
-def _candidates(keys: jwk.JWKSet, kid: Any, alg: str) -> list[jwk.JWK]:
+def _candidates(keys: Iterable[jwk.JWK], kid: Any, alg: str) -> list[jwk.JWK]:
     """The keys named by ``kid`` (every key without one) that are not bound to another algorithm.
 
     RFC 7517 §4.4: a key's ``alg`` is the algorithm it is meant for; jwcrypto does

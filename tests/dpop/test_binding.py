@@ -41,11 +41,13 @@ def test_unbound_is_none() -> None:
 def test_bound() -> None:
     access, refresh, grant = tokens()
     binding.bind_access_token(access, JKT)
-    binding.bind_refresh_token(refresh, JKT + "r")
-    binding.bind_grant(grant, JKT + "g")
+    binding.bind_refresh_token(refresh, "r" * 43)
+    binding.bind_grant(grant, "g" * 43)
     assert binding.access_token_jkt(access) == JKT
-    assert binding.refresh_token_jkt(refresh) == JKT + "r"
-    assert binding.grant_jkt(grant) == JKT + "g"
+    assert binding.refresh_token_jkt(refresh) == "r" * 43
+    assert binding.grant_jkt(grant) == "g" * 43
+    assert binding.code_jkt("c", grant.application) == "g" * 43
+    assert binding.code_jkt("c", ConfidentialApplicationFactory()) is None
 
 
 def test_deleted_with_the_token() -> None:

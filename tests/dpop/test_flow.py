@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
 from django_par.dpop import binding, nonces
@@ -289,3 +291,34 @@ def test_server_requiring_dpop(confidential_app: Any, logged_in_browser: Browser
     code = pushed_code(confidential_app, logged_in_browser)
     assert_dpop_error(redeem(confidential_app, code), part="must send a DPoP proof")
     assert redeem(confidential_app, code, token_proof()).status_code == 200
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(max_size=60))
+def test_push_with_any_dpop_jkt_is_201_or_400(public_app: Any, value: str) -> None:
+    response = dpop_push(public_app, dpop_jkt=value)
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 400:
+        assert response.json()["error"] == "invalid_request"
+        assert response["Cache-Control"] == "no-store"
+
+
+def test_browser_cannot_rebind_a_pushed_request(public_app: Any, logged_in_browser: Browser) -> None:
+    key = dpop_key()
+    response = dpop_push(public_app, proof(key))
+    url = authorize_url(public_app, response.json()["request_uri"], dpop_jkt=thumbprint(dpop_key("browser")))
+    code = authorization_response(logged_in_browser.get(url))["code"]
+    assert binding.grant_jkt(get_grant_model().objects.get(code=code)) == thumbprint(key)
+
+
+def test_refresh_again_within_dot_s_grace_period(public_app: Any, logged_in_browser: Browser, settings: Any) -> None:
+    """DOT hands out the access token of the first refresh again: still a DPoP token."""
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 60}
+    key = dpop_key()
+    code = pushed_code(public_app, logged_in_browser, proof(key))
+    refresh_token = redeem(public_app, code, token_proof(key)).json()["refresh_token"]
+    first = refresh(public_app, refresh_token, token_proof(key))
+    again = refresh(public_app, refresh_token, token_proof(key))
+    assert first.status_code == again.status_code == 200, again.content
+    assert again.json()["access_token"] == first.json()["access_token"]
+    assert again.json()["token_type"] == "DPoP"

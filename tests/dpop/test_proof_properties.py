@@ -59,3 +59,22 @@ def test_signed_with_any_header_key_and_claims(jwk_members: dict[str, Any], clai
     """A real signature over hostile header keys and claims: still a proof or a 400."""
     members = {"kty": "EC", **jwk_members}
     check(proof(dpop_key(), header={"jwk": members}, **{name: claims.get(name) for name in claims}))
+
+
+@given(st.text(max_size=80))
+def test_htu_comparison_never_raises(value: str) -> None:
+    from django_par.dpop.proofs import _same_uri
+
+    assert _same_uri(value, PAR_URI) in (True, False)
+
+
+@given(
+    scheme=st.sampled_from(["http", "HTTP", "Http"]),
+    host=st.sampled_from(["testserver", "TESTSERVER", "TestServer"]),
+    port=st.sampled_from(["", ":80"]),
+    query=st.text(alphabet="abc=&%20", max_size=10),
+)
+def test_htu_equivalent_spellings_are_the_same(scheme: str, host: str, port: str, query: str) -> None:
+    from django_par.dpop.proofs import _same_uri
+
+    assert _same_uri(f"{scheme}://{host}{port}/o/par/?{query}#frag", PAR_URI)
