@@ -193,7 +193,10 @@ class ClientMetadata(models.Model):
         errors: dict[str, Any] = {}
         types = self.authorization_details_types
         if isinstance(types, list):
-            unknown = [kind for kind in types if kind not in par_settings.AUTHORIZATION_DETAILS_TYPES]
+            # Items that are not strings are the field validator's error; only names are looked up here.
+            unknown = [
+                kind for kind in types if isinstance(kind, str) and kind not in par_settings.AUTHORIZATION_DETAILS_TYPES
+            ]
             if unknown:
                 errors["authorization_details_types"] = _(
                     "Unknown to the server (DJANGO_PAR['AUTHORIZATION_DETAILS_TYPES']): %s."

@@ -21,13 +21,15 @@ register = template.Library()
 
 # What a type may be to name a template file; other types get the default template.
 _TEMPLATE_SAFE_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# A capital after a lower-case letter: where camelCase words meet.
+_CAMEL_HUMP = re.compile(r"(?<=[a-z])[A-Z]")
 DEFAULT_TEMPLATE = "django_par/authorization_details/default.html"
 LIST_TEMPLATE = "django_par/authorization_details/list.html"
 
 
 def label(name: str) -> str:
-    """A field name as a label: ``instructed_amount`` reads "Instructed amount"."""
-    text = name.replace("_", " ").strip()
+    """A field name as a label: ``instructed_amount`` and ``instructedAmount`` read "Instructed amount"."""
+    text = _CAMEL_HUMP.sub(lambda match: " " + match.group().lower(), name).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
 

@@ -79,7 +79,9 @@ def make_client(method: str = "client_secret_basic", skip: bool = False, **metad
     return application
 
 
-def authenticated(application: Any, data: list[tuple[str, str]], aud: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
+def authenticated(
+    application: Any, data: list[tuple[str, str]], aud: str
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """The form and headers of a request from ``application`` with its authentication method."""
     method = getattr(application, "method", "client_secret_basic")
     headers: dict[str, str] = {}
@@ -231,7 +233,12 @@ def test_details_with_dpop(logged_in_browser: Browser) -> None:
     _page, code = consent_and_code(logged_in_browser, application, request_uri_of(pushed))
     response = token_request(
         application,
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": CODE_VERIFIER},
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": CODE_VERIFIER,
+        },
         dpop=proof(key, htu=TOKEN_ENDPOINT),
     )
     assert response.status_code == 200, response.content
@@ -250,7 +257,11 @@ def test_details_with_dpop(logged_in_browser: Browser) -> None:
 def test_details_rows_go_with_their_tokens() -> None:
     application = make_client()
     grant = get_grant_model().objects.create(
-        application=application, user=application.user, code="c0de", expires="2999-01-01T00:00Z", redirect_uri=REDIRECT_URI
+        application=application,
+        user=application.user,
+        code="c0de",
+        expires="2999-01-01T00:00Z",
+        redirect_uri=REDIRECT_URI,
     )
     with granted_details.approving([ACCOUNTS]):
         granted_details.grant_created(grant)
