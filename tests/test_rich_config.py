@@ -145,7 +145,7 @@ def test_default_template_lists_fields_readably_never_as_json() -> None:
     html = render([PAYMENT, ACCOUNTS])
     assert "<dt>Creditor name</dt><dd>Merchant A</dd>" in html
     assert "<dt>Instructed amount</dt>" in html and "<dd>123.50</dd>" in html
-    assert "<li>list_accounts</li>" in html
+    assert "<li>list_accounts</li>" in html and "<h4>Account information</h4>" in html
     assert 'data-type="payment_initiation"' in html and 'data-type="account_information"' in html
     assert "{" not in html and "[" not in html  # no raw JSON
 

@@ -61,7 +61,9 @@ def template_names(kind: Any) -> list[str]:
 
 
 def render_element(element: dict[str, Any], request: Any = None) -> SafeString:
-    context = {"detail": element, "type": element.get("type"), "fields": fields(element)}
+    kind = element.get("type")
+    title = label(kind) if isinstance(kind, str) else ""
+    context = {"detail": element, "type": kind, "title": title, "fields": fields(element)}
     return mark_safe(render_to_string(template_names(element.get("type")), context, request))
 
 
