@@ -314,8 +314,19 @@ class AuthorizationDetailsValidatorMixin:
         granted = granted_details.refresh_token_details(request.refresh_token_instance)
         requested = body_parameters(request).get(granted_details.NAME)
         with as_oauthlib_error(request):
+            if requested is not None and not self.rotate_refresh_token(request):  # type: ignore[attr-defined]
+                # Without rotation DOT updates the access token in place, keeping its details row.
+                granted_details.refuse_narrowing_in_place()
             request.par_authorization_details = granted_details.for_token_request(granted, requested)
         return True
+
+    def save_bearer_token(self, token: dict[str, Any], request: OAuthlibRequest, *args: Any, **kwargs: Any) -> Any:
+        from .flow import granted_details
+
+        result = super().save_bearer_token(token, request, *args, **kwargs)  # type: ignore[misc]
+        # A refresh without rotation creates no access token: the response names the details still.
+        granted_details.token_response(token, getattr(request, "par_authorization_details", None))
+        return result
 
     def _create_authorization_code(self, request: OAuthlibRequest, code: Any, expires: Any = None) -> Any:
         from .flow import granted_details
@@ -331,7 +342,7 @@ class AuthorizationDetailsValidatorMixin:
 
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)  # type: ignore[misc]
         details = getattr(request, "par_authorization_details", None)
-        granted_details.access_token_created(access_token, token, details)
+        granted_details.access_token_created(access_token, details)
         return access_token
 
     def _create_refresh_token(

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from ..errors import InvalidAuthorizationDetails
 from ..models import AuthorizationDetails
 from ..push import authorization_details
 
@@ -76,11 +77,22 @@ def for_token_request(granted: list[dict[str, Any]] | None, requested: str | Non
     return authorization_details.narrowed(requested, granted or [])
 
 
-def access_token_created(access_token: Any, token: dict[str, Any], details: list[dict[str, Any]] | None) -> None:
-    """§7: the access token carries the details, and the token response says which."""
+def access_token_created(access_token: Any, details: list[dict[str, Any]] | None) -> None:
+    """§7: the access token carries the details (:func:`token_response` says which)."""
     if details:
         AuthorizationDetails.objects.create(access_token=access_token, details=details)
+
+
+def token_response(token: dict[str, Any], details: list[dict[str, Any]] | None) -> None:
+    """§7: the token response names the details its access token carries."""
+    if details:
         token[NAME] = details
+
+
+def refuse_narrowing_in_place() -> None:
+    """§6.1 on a refresh that reuses the access token (DOT's ROTATE_REFRESH_TOKEN off): refused,
+    as the reused token keeps the details it was issued with."""
+    raise InvalidAuthorizationDetails("Authorization details can be narrowed only when refresh tokens rotate.")
 
 
 def refresh_token_created(refresh_token: Any, details: list[dict[str, Any]] | None) -> None:

@@ -61,6 +61,13 @@ def refuse_in_plain_request(names: Any) -> None:
         raise InvalidRequest("authorization_details is accepted only in a pushed authorization request.")
 
 
+def needs_fresh_consent(params: Mapping[str, Any]) -> bool:
+    """Authorization details are approved request by request (RFC 9396 §3 shows them to the user):
+    an earlier approval of the client's scopes does not cover them, so DOT's automatic approval
+    from a live token does not apply (a ``skip_authorization`` client, trusted by the site, is not asked)."""
+    return bool(params.get(NAME))
+
+
 def parse(text: str) -> list[dict[str, Any]]:
     """The array of objects with a string type (§2), or ``invalid_authorization_details``."""
     try:

@@ -87,7 +87,7 @@ def is_unregistered(application: Any, redirect_uri: str) -> bool:
 
 def accepted_unregistered(application: Any, redirect_uri: str) -> bool:
     """Whether ``redirect_uri`` is an unregistered URI the policy accepts (the policy read now)."""
-    if not is_unregistered(application, redirect_uri) or not allowed_for(application):
+    if not allowed_for(application) or not is_unregistered(application, redirect_uri):
         return False
     try:
         check_unregistered(application, redirect_uri)

@@ -84,7 +84,9 @@ class PushedAuthorizationMixin:
             # OIDC Core §3.1.2.1: no UI; answer with an error instead.
             if needs_login:
                 return self.prompt_none_error("login_required", "The user is not logged in.")
-            if not dot.has_prior_consent(request, self.pushed_request.application, params):
+            application = self.pushed_request.application
+            fresh_consent = authorization_details.needs_fresh_consent(params) and not application.skip_authorization
+            if fresh_consent or not dot.has_prior_consent(request, application, params):
                 return self.prompt_none_error("consent_required", "The user has not yet approved this client.")
         elif needs_login:
             remember_login_hint(request, params)
@@ -107,13 +109,14 @@ class PushedAuthorizationMixin:
         """Give DOT the pushed parameters, server-side only.
 
         Prompts were handled above; what remains for DOT is whether to show the
-        consent page: always with prompt=consent, never when prompt=none passed.
+        consent page: always with prompt=consent or authorization details, never
+        when prompt=none passed.
         """
         # authorization_details stay with the pushed request (they reach DOT's validator through
         # approving()); resources go to DOT as a plain request sends them: repeated (RFC 8707 §2).
         omitted = {"prompt", authorization_details.NAME, resources.NAME}
         expanded: dict[str, Any] = {name: value for name, value in params.items() if name not in omitted}
-        if "consent" in prompts:
+        if "consent" in prompts or ("none" not in prompts and authorization_details.needs_fresh_consent(params)):
             expanded["approval_prompt"] = "force"
         elif "none" in prompts:
             expanded["approval_prompt"] = "auto"

@@ -350,3 +350,58 @@ def test_unregistered_uri_no_longer_allowed_at_authorization(logged_in_browser: 
 def test_token_response_json_is_plain() -> None:
     # The details are JSON values in the token response, not a JSON string.
     assert json.loads(json.dumps({"authorization_details": [PAYMENT]}))["authorization_details"][0]["type"]
+
+
+# -- consent is asked for the details every time -------------------------------------------------------
+
+
+@override_settings(DJANGO_PAR=RICH_SETTINGS)
+def test_a_live_token_does_not_approve_new_details(settings: Any, user: Any, logged_in_browser: Browser) -> None:
+    from tests.helpers.flow_helpers import grant_prior_token
+
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REQUEST_APPROVAL_PROMPT": "auto"}
+    application = make_client()
+    grant_prior_token(user, application, "openid read")
+    # Without details DOT approves silently from the live token ...
+    silent = logged_in_browser.get(authorize_url(application, request_uri_of(rich_push(application))))
+    assert "code" in authorization_response(silent)
+    # ... with details the user is asked.
+    request_uri = request_uri_of(rich_push(application, ("authorization_details", details_json(PAYMENT))))
+    page = logged_in_browser.get(authorize_url(application, request_uri))
+    assert page.status_code == 200 and page.context["authorization_details"] == [PAYMENT]
+    # And prompt=none cannot approve them.
+    request_uri = request_uri_of(
+        rich_push(application, ("authorization_details", details_json(PAYMENT)), prompt="none")
+    )
+    answer = authorization_response(logged_in_browser.get(authorize_url(application, request_uri)))
+    assert answer["error"] == "consent_required"
+    assert not AuthorizationDetails.objects.exists()
+
+
+@override_settings(DJANGO_PAR=RICH_SETTINGS)
+def test_prompt_none_with_details_for_a_trusted_client(logged_in_browser: Browser) -> None:
+    application = make_client(skip=True)  # skip_authorization: the site approves for the user
+    request_uri = request_uri_of(
+        rich_push(application, ("authorization_details", details_json(ACCOUNTS)), prompt="none")
+    )
+    code = authorization_response(logged_in_browser.get(authorize_url(application, request_uri)))["code"]
+    assert redeem(application, code).json()["authorization_details"] == [ACCOUNTS]
+
+
+@override_settings(DJANGO_PAR=RICH_SETTINGS)
+def test_refresh_without_rotation_keeps_details_and_refuses_narrowing(
+    settings: Any, logged_in_browser: Browser
+) -> None:
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ROTATE_REFRESH_TOKEN": False}
+    application = make_client()
+    request_uri = request_uri_of(rich_push(application, ("authorization_details", details_json(PAYMENT, ACCOUNTS))))
+    _page, code = consent_and_code(logged_in_browser, application, request_uri)
+    body = redeem(application, code).json()
+    data = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    narrowed = token_request(application, {**data, "authorization_details": details_json(ACCOUNTS)})
+    assert narrowed.status_code == 400 and narrowed.json()["error"] == "invalid_authorization_details"
+    again = token_request(application, data)
+    assert again.status_code == 200, again.content
+    assert again.json()["authorization_details"] == [PAYMENT, ACCOUNTS]
+    access = get_access_token_model().objects.get(token=again.json()["access_token"])
+    assert granted_details.access_token_details(access) == [PAYMENT, ACCOUNTS]
