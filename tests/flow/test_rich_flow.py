@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client, override_settings
+from jwcrypto import jwk
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
 from django_par import dot
@@ -41,9 +42,11 @@ from tests.helpers.flow_helpers import (
 from tests.helpers.jwt_helpers import (
     DJANGO_PAR_VALIDATOR,
     assertion_params,
+    b64url,
     client_assertion,
     dot_validator,
     private_key,
+    public_jwks,
 )
 from tests.helpers.rich_requests import ACCOUNTS, PAYMENT, RICH_SETTINGS, details_json
 
@@ -56,7 +59,9 @@ API = "https://api.example.org/"
 OTHER_API = "https://other.example.org/v1"
 UNREGISTERED = "https://app.example.org/cb/session-42"
 EC_KEY = private_key("EC")
-METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt", "none")
+# jwcrypto refuses HMAC keys shorter than the hash (RFC 7518 §3.2): client_secret_jwt gets a long secret.
+LONG_SECRET = "a-client-secret-long-enough-for-client-secret-jwt-" + "x" * 20
 
 
 @pytest.fixture(autouse=True)
@@ -67,12 +72,13 @@ def validator(settings: Any) -> Any:
 
 def make_client(method: str = "client_secret_basic", skip: bool = False, **metadata: Any) -> Any:
     factory = PublicApplicationFactory if method == "none" else PlainSecretApplicationFactory
-    application = factory(skip_authorization=skip, client_secret=CLIENT_SECRET, hash_client_secret=False)
+    secret = LONG_SECRET if method == "client_secret_jwt" else CLIENT_SECRET
+    application = factory(skip_authorization=skip, client_secret=secret, hash_client_secret=False)
     fields: dict[str, Any] = {"authorization_details_types": ["payment_initiation", "account_information"]}
     if method == "private_key_jwt":
-        from tests.helpers.jwt_helpers import public_jwks
-
         fields.update(token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(EC_KEY))
+    elif method == "client_secret_jwt":
+        fields.update(token_endpoint_auth_method="client_secret_jwt")
     fields.update(metadata)
     ClientMetadata.objects.create(application=application, **fields)
     application.method = method
@@ -91,6 +97,9 @@ def authenticated(
         data = [*data, ("client_id", application.client_id), ("client_secret", CLIENT_SECRET)]
     elif method == "private_key_jwt":
         data = [*data, *assertion_params(client_assertion(application.client_id, EC_KEY, aud=aud)).items()]
+    elif method == "client_secret_jwt":
+        key = jwk.JWK(kty="oct", k=b64url(LONG_SECRET.encode()))
+        data = [*data, *assertion_params(client_assertion(application.client_id, key, "HS256", aud=aud)).items()]
     else:
         data = [*data, ("client_id", application.client_id)]
     return data, headers
