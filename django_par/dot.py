@@ -149,6 +149,16 @@ def with_redirect_uri(application: Any, redirect_uri: str) -> Any:
     return allowing
 
 
+def credentials_for_client(credentials: Mapping[str, Any], application: Any) -> dict[str, Any]:
+    """Credentials for DOT's ``create_authorization_response`` that make oauthlib use ``application``.
+
+    oauthlib sets each credential on its request, so ``client`` presets ``request.client``,
+    which DOT's validator then uses instead of loading the application again: its checks
+    (the redirect URI among them) see :func:`with_redirect_uri`'s copy.
+    """
+    return {**credentials, "client": application}
+
+
 def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[str, str]) -> bool:
     """Whether DOT would approve silently: a skip_authorization client, or a live token covering the scopes."""
     if application.skip_authorization:

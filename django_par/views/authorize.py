@@ -199,7 +199,7 @@ class PushedAuthorizationMixin:
         application = application_for_dot(self.pushed_request.application, params)
         if application is not self.pushed_request.application:
             # RFC 9126 §2.4: oauthlib validates again, with this client, which accepts the pushed URI.
-            credentials = {**credentials, "client": application}
+            credentials = dot.credentials_for_client(credentials, application)
         # RFC 9396: the code carries the details the user was shown, read from the store, never the browser.
         with approving(authorization_details.stored_details(params)):
             return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
