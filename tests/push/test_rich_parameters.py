@@ -161,6 +161,7 @@ def test_authorization_details_claim_is_an_array(rar_app: Any) -> None:
         ('[{"type": "payment_initiation"}]', "instructedAmount.amount"),
         ('[{"type": "loan_application"}]', "may not request"),
         ("[" * 40 + "]" * 40, "nested more than"),
+        (details_json(*[ACCOUNTS] * 21), "at most 20 elements"),
     ],
 )
 def test_bad_authorization_details_refused(rar_app: Any, value: str, part: str) -> None:
