@@ -44,3 +44,11 @@ def refused_by_oauth_error(element: dict[str, Any], client: Any) -> dict[str, An
 
 def details_json(*elements: dict[str, Any]) -> str:
     return json.dumps(list(elements))
+
+
+def returns_another_type(element: dict[str, Any], client: Any) -> dict[str, Any]:
+    return {**element, "type": "something_else"}
+
+
+def returns_no_json(element: dict[str, Any], client: Any) -> dict[str, Any]:
+    return {**element, "when": object()}

@@ -310,3 +310,17 @@ def test_fapi2_caps_the_client_lifetime() -> None:
     application = PlainSecretApplicationFactory()
     ClientMetadata.objects.create(application=application, request_uri_lifetime=3600)
     assert request_uri_lifetime(application) == 599
+
+
+@pytest.mark.parametrize("validator", ["returns_another_type", "returns_no_json"])
+def test_a_broken_validator_is_a_configuration_error(validator: str) -> None:
+    # A site's bug, not the client's: loud, and nothing is stored.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_par.push.authorization_details import check_authorization_details
+
+    application = PlainSecretApplicationFactory()
+    ClientMetadata.objects.create(application=application, authorization_details_types=["broken"])
+    types = {"broken": f"tests.helpers.rich_requests.{validator}"}
+    with override_settings(DJANGO_PAR={"AUTHORIZATION_DETAILS_TYPES": types}), pytest.raises(ImproperlyConfigured):
+        check_authorization_details('[{"type": "broken"}]', application)
