@@ -180,3 +180,61 @@ def test_a_type_template_overrides_the_default(tmp_path: Path, settings: Any) ->
 @pytest.mark.parametrize("kind", ["../../secret", "a/b", "x" * 101, 7])
 def test_types_that_cannot_name_a_file_use_the_default(kind: Any) -> None:
     assert "authorization-detail" in render([{"type": kind, "a": "b"}])
+
+
+# -- the admin change page, end to end -------------------------------------------------------------------
+
+
+def change_page_data(response: Any) -> dict[str, Any]:
+    """What a browser would POST back unchanged from an admin change page (its forms' current values)."""
+    data: dict[str, Any] = {}
+
+    def add(form: Any) -> None:
+        for name in form.fields:
+            value = form[name].value()
+            if value is True:
+                data[form.add_prefix(name)] = "on"
+            elif value not in (None, False):
+                data[form.add_prefix(name)] = value
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        add(inline.formset.management_form)
+        for form in inline.formset.forms:
+            add(form)
+    return data
+
+
+@pytest.mark.django_db
+@override_settings(DJANGO_PAR=RICH_SETTINGS)
+def test_admin_change_page_reports_bad_values_as_form_errors(admin_client: Any) -> None:
+    from django.urls import reverse
+
+    metadata = ClientMetadata.objects.create(application=ConfidentialApplicationFactory())
+    url = reverse("admin:oauth2_provider_application_change", args=[metadata.application.pk])
+    data = change_page_data(admin_client.get(url))
+    bad = {
+        **data,
+        "par_metadata-0-authorization_details_types": "[1, 2]",
+        "par_metadata-0-unregistered_redirect_uri_hosts": "https://x.example",
+        "par_metadata-0-request_uri_lifetime": "99999",
+    }
+    response = admin_client.post(url, bad)
+    assert response.status_code == 200  # the page again, with errors; not a 500
+    (formset,) = [f.formset for f in response.context["inline_admin_formsets"] if type(f.opts) is ClientMetadataInline]
+    assert set(formset.forms[0].errors) == {
+        "authorization_details_types",
+        "unregistered_redirect_uri_hosts",
+        "request_uri_lifetime",
+    }
+    good = {
+        **data,
+        "par_metadata-0-authorization_details_types": '["account_information"]',
+        "par_metadata-0-allow_unregistered_redirect_uris": "on",
+        "par_metadata-0-unregistered_redirect_uri_hosts": "*.apps.example.net",
+        "par_metadata-0-request_uri_lifetime": "300",
+    }
+    assert admin_client.post(url, good).status_code == 302
+    metadata.refresh_from_db()
+    assert metadata.authorization_details_types == ["account_information"]
+    assert metadata.allow_unregistered_redirect_uris and metadata.request_uri_lifetime == 300
