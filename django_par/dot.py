@@ -9,6 +9,7 @@ upgrade is checked in one file.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -183,6 +184,12 @@ def verify_resource_request(request: HttpRequest, scopes: list[str]) -> tuple[bo
         return OAuthLibMixin.get_oauthlib_core().verify_request(request, scopes=scopes)  # type: ignore[no-any-return]
     except ValueError:  # oauthlib's strict query decoder: a malformed query is no valid request
         return False, None
+
+
+def access_token_for_value(value: str) -> Any:
+    """DOT's access token with this value, or None: looked up by DOT's ``token_checksum`` (DOT 3.0+)."""
+    checksum = hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return get_access_token_model().objects.filter(token_checksum=checksum).first()
 
 
 def oauthlib_can_parse(query: str) -> bool:
