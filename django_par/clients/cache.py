@@ -15,12 +15,18 @@ both caches on Redis, a third of its 800-1,000 µs.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import caches
+
+from ..errors import backend_failure_types
+
+logger = logging.getLogger("django_par.clients.cache")
 
 
 class InProcessCache:
@@ -67,8 +73,51 @@ class InProcessCache:
             self._entries.clear()
 
 
+class SharedCache:
+    """A Django cache alias whose failures (Redis down or slow) are misses, not errors.
+
+    What is cached (clients, verified secrets) can always be had again the slow way,
+    from the database and the password hasher, the hasher within django_par.limits' budgets
+    (docs/failures.md). A failed ``set`` is dropped and a failed ``delete_many`` (an eviction
+    after an application changed) leaves the old entry for at most its TTL; both are logged.
+    """
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def _failed(self, action: str) -> None:
+        logger.warning("The cache %r failed while %s; carrying on without it.", self.alias, action, exc_info=True)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return caches[self.alias].get(key, default)
+        except backend_failure_types():
+            self._failed("reading")
+            return default
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        try:
+            caches[self.alias].set(key, value, timeout)
+        except backend_failure_types():
+            self._failed("writing")
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        try:
+            caches[self.alias].delete_many(list(keys))
+        except backend_failure_types():
+            self._failed("evicting")
+
+    def clear(self) -> None:
+        caches[self.alias].clear()
+
+
 IN_PROCESS_CACHE = InProcessCache()
 
 
-def get_cache(alias: str | None) -> Any:
-    return IN_PROCESS_CACHE if alias is None else caches[alias]
+@functools.cache
+def _shared_cache(alias: str) -> SharedCache:
+    return SharedCache(alias)
+
+
+def get_cache(alias: str | None) -> InProcessCache | SharedCache:
+    return IN_PROCESS_CACHE if alias is None else _shared_cache(alias)

@@ -1,11 +1,17 @@
-"""The one place where OAuth errors become HTTP responses."""
+"""The one place where OAuth errors become HTTP responses, and backend failures OAuth errors."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from ..errors import OAuthError
+from ..errors import OAuthError, TemporarilyUnavailable, backend_failure_types
+
+logger = logging.getLogger("django_par.unavailable")
 
 # DOT's authorization page, which shows error.error and error.description.
 ERROR_TEMPLATE = "oauth2_provider/authorize.html"
@@ -19,7 +25,7 @@ def no_store(response: HttpResponse) -> HttpResponse:
 
 
 def json_error_response(error: OAuthError) -> HttpResponse:
-    """The error as JSON; its headers too (a 401's WWW-Authenticate, a 429's Retry-After)."""
+    """The error as JSON; its headers too (a 401's WWW-Authenticate, a 429's or 503's Retry-After)."""
     response = JsonResponse(error.as_dict(), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
@@ -30,4 +36,25 @@ def html_error_response(request: HttpRequest, error: OAuthError) -> HttpResponse
     """An error page for the browser: never a redirect to an unverified client."""
     context = {"error": {"error": error.error, "description": error.description}}
     response = render(request, ERROR_TEMPLATE, context, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
     return no_store(response)
+
+
+@contextmanager
+def backend_failures() -> Iterator[None]:
+    """Turn a failure of the database or of a cache django_par needs into TemporarilyUnavailable.
+
+    The one seam for docs/failures.md: the views wrap their work in it and answer the error
+    like any other (503, ``Retry-After``). Whatever the failed call wrote is in the state the
+    stores' atomic moves leave it: a request_uri is spent at most once, so a fault never
+    yields a second code (RFC 9126 §7.3), only, when in doubt, none.
+    """
+    try:
+        yield
+    except backend_failure_types() as failure:
+        # The cause for the operator; the client reads only "retry later".
+        logger.warning("A backend failed (%s); answering 503.", type(failure).__name__, exc_info=True)
+        raise TemporarilyUnavailable(
+            "The server cannot reach one of its services at the moment; retry shortly."
+        ) from failure

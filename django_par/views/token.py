@@ -17,16 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import router, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
+from oauth2_provider.models import get_grant_model
 from oauth2_provider.views import TokenView as DotTokenView
 
 from ..clients.validator import answering_too_many_requests
 from ..errors import OAuthError
 from ..push.form import read_post
 from .reports import hide_credentials_in_reports
-from .responses import json_error_response
+from .responses import backend_failures, json_error_response
 
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
 # RFC 7523 §2.2; RFC 7636 §4.5; RFC 8628 §3.4): each would let a reader of a report act as the client.
@@ -57,9 +59,15 @@ class TokenView(DotTokenView):
         try:
             # Before DOT reads request.POST: its errors as OAuth errors, and never the codec a charset names.
             read_post(request)
-            with answering_too_many_requests():
+            # 503 on a backend failure (docs/failures.md); one transaction, so a fault between DOT's
+            # token save and its code deletion leaves neither: a code never yields two tokens.
+            with (
+                answering_too_many_requests(),
+                backend_failures(),
+                transaction.atomic(router.db_for_write(get_grant_model())),
+            ):
                 return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
-        except OAuthError as error:  # a body refused by read_post, or TooManyRequests from the validator
+        except OAuthError as error:  # refused by read_post, TooManyRequests, TemporarilyUnavailable
             return json_error_response(error)
 
     def create_token_response(self, request: HttpRequest) -> Any:
