@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from ..errors import OAuthError, TemporarilyUnavailable, backend_failure_types
 
@@ -26,19 +27,23 @@ def no_store(response: HttpResponse) -> HttpResponse:
 
 def json_error_response(error: OAuthError) -> HttpResponse:
     """The error as JSON; its headers too (a 401's WWW-Authenticate, a 429's or 503's Retry-After)."""
-    response = JsonResponse(error.as_dict(), status=error.status)
-    for name, value in error.headers.items():
-        response[name] = value
-    return no_store(response)
+    return no_store(_with_headers(JsonResponse(error.as_dict(), status=error.status), error))
 
 
 def html_error_response(request: HttpRequest, error: OAuthError) -> HttpResponse:
     """An error page for the browser: never a redirect to an unverified client."""
     context = {"error": {"error": error.error, "description": error.description}}
-    response = render(request, ERROR_TEMPLATE, context, status=error.status)
+    if isinstance(error, TemporarilyUnavailable):
+        # Without the request: its context processors (the user, the session) would reach
+        # the database or cache that just failed, and turn this page into a 500.
+        return no_store(_with_headers(HttpResponse(render_to_string(ERROR_TEMPLATE, context), status=503), error))
+    return no_store(_with_headers(render(request, ERROR_TEMPLATE, context, status=error.status), error))
+
+
+def _with_headers(response: HttpResponse, error: OAuthError) -> HttpResponse:
     for name, value in error.headers.items():
         response[name] = value
-    return no_store(response)
+    return response
 
 
 @contextmanager

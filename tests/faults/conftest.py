@@ -217,7 +217,9 @@ class HttpClient:
         """GET the consent page (the request_uri is now in use); its CSRF token."""
         page = self.authorize(application, request_uri)
         assert page.status_code == 200, page.text[:500]
-        (token,) = [field["value"] for field in parse_forms(page.text).inputs if field.get("name") == "csrfmiddlewaretoken"]
+        (token,) = [
+            field["value"] for field in parse_forms(page.text).inputs if field.get("name") == "csrfmiddlewaretoken"
+        ]
         assert token
         return token
 
