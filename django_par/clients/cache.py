@@ -37,13 +37,17 @@ class InProcessCache:
     thread of the process gets the *same* object, so callers store only values
     nobody changes: strings, and tuples of column values from which the client
     registry builds each caller its own model instances. At ``max_entries`` the
-    oldest entry makes room.
+    oldest entry makes room, and every ``SWEEP_EVERY`` writes the expired entries go,
+    so that keys never read again (unknown client ids) do not sit there until then.
     """
+
+    SWEEP_EVERY = 1000
 
     def __init__(self, max_entries: int = 10000) -> None:
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._writes = 0
 
     def get(self, key: str, default: Any = None) -> Any:
         entry = self._entries.get(key)
@@ -57,11 +61,16 @@ class InProcessCache:
         return value
 
     def set(self, key: str, value: Any, timeout: float) -> None:
+        now = time.monotonic()
         with self._lock:
+            self._writes += 1
+            if self._writes % self.SWEEP_EVERY == 0:  # one scan per SWEEP_EVERY writes: O(1) each
+                for expired in [name for name, (expires, _) in self._entries.items() if expires <= now]:
+                    del self._entries[expired]
             self._entries.pop(key, None)  # re-inserted last: the newest
             while len(self._entries) >= self.max_entries:
                 del self._entries[next(iter(self._entries))]
-            self._entries[key] = (time.monotonic() + timeout, value)
+            self._entries[key] = (now + timeout, value)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         with self._lock:

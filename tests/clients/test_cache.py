@@ -93,3 +93,14 @@ def test_the_client_cache_holds_values_not_model_instances() -> None:
     (entry,) = [value for _, value in IN_PROCESS_CACHE._entries.values()]
     assert metadata.application.client_id in _values(entry)
     assert not [value for value in _values(entry) if isinstance(value, models.Model)]
+
+
+def test_expired_entries_never_read_again_are_swept_every_so_many_writes() -> None:
+    cache = InProcessCache()
+    with mock.patch.object(caching.time, "monotonic", return_value=1000.0):
+        for index in range(InProcessCache.SWEEP_EVERY - 1):
+            cache.set(f"unknown-{index}", "unknown", 10)
+    assert len(cache._entries) == InProcessCache.SWEEP_EVERY - 1
+    with mock.patch.object(caching.time, "monotonic", return_value=1010.0):
+        cache.set("fresh", "value", 10)  # the SWEEP_EVERY-th write: every expired entry goes
+    assert list(cache._entries) == ["fresh"]

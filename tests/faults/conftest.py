@@ -127,7 +127,7 @@ def faults_settings(settings: Any, redis_proxy: TcpProxy) -> Any:
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
