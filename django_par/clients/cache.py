@@ -37,17 +37,18 @@ class InProcessCache:
     thread of the process gets the *same* object, so callers store only values
     nobody changes: strings, and tuples of column values from which the client
     registry builds each caller its own model instances. At ``max_entries`` the
-    oldest entry makes room, and every ``SWEEP_EVERY`` writes the expired entries go,
-    so that keys never read again (unknown client ids) do not sit there until then.
+    oldest entry makes room, and at most every ``SWEEP_INTERVAL`` seconds a write drops
+    the expired entries, so that keys never read again (unknown client ids) do not sit
+    there until the bound: the entries stay near what the last TTL and minute wrote.
     """
 
-    SWEEP_EVERY = 1000
+    SWEEP_INTERVAL = 60.0
 
     def __init__(self, max_entries: int = 10000) -> None:
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
-        self._writes = 0
+        self._next_sweep = time.monotonic() + self.SWEEP_INTERVAL
 
     def get(self, key: str, default: Any = None) -> Any:
         entry = self._entries.get(key)
@@ -63,8 +64,8 @@ class InProcessCache:
     def set(self, key: str, value: Any, timeout: float) -> None:
         now = time.monotonic()
         with self._lock:
-            self._writes += 1
-            if self._writes % self.SWEEP_EVERY == 0:  # one scan per SWEEP_EVERY writes: O(1) each
+            if now >= self._next_sweep:  # one scan a minute at most, under 1 ms at the 10,000 bound
+                self._next_sweep = now + self.SWEEP_INTERVAL
                 for expired in [name for name, (expires, _) in self._entries.items() if expires <= now]:
                     del self._entries[expired]
             self._entries.pop(key, None)  # re-inserted last: the newest

@@ -95,12 +95,15 @@ def test_the_client_cache_holds_values_not_model_instances() -> None:
     assert not [value for value in _values(entry) if isinstance(value, models.Model)]
 
 
-def test_expired_entries_never_read_again_are_swept_every_so_many_writes() -> None:
-    cache = InProcessCache()
+def test_expired_entries_never_read_again_are_swept_at_the_first_write_of_each_minute() -> None:
     with mock.patch.object(caching.time, "monotonic", return_value=1000.0):
-        for index in range(InProcessCache.SWEEP_EVERY - 1):
+        cache = InProcessCache()
+        for index in range(100):
             cache.set(f"unknown-{index}", "unknown", 10)
-    assert len(cache._entries) == InProcessCache.SWEEP_EVERY - 1
-    with mock.patch.object(caching.time, "monotonic", return_value=1010.0):
-        cache.set("fresh", "value", 10)  # the SWEEP_EVERY-th write: every expired entry goes
-    assert list(cache._entries) == ["fresh"]
+        cache.set("long", "value", 300)
+    with mock.patch.object(caching.time, "monotonic", return_value=1059.0):
+        cache.set("before", "value", 10)  # within the interval: nothing swept yet
+    assert len(cache._entries) == 102
+    with mock.patch.object(caching.time, "monotonic", return_value=1060.0):
+        cache.set("fresh", "value", 10)  # the interval is over: every expired entry goes
+    assert list(cache._entries) == ["long", "before", "fresh"]

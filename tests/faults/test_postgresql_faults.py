@@ -179,3 +179,48 @@ def test_a_push_answered_201_survives_a_worker_restart(pg_proxy: TcpProxy, pg_wo
         assert code_of(client.authorize(app, request_uri))
     finally:
         restarted.stop()
+
+
+@pytest.fixture
+def connection_killed_on_code_deletion(transactional_db: None) -> Iterator[None]:
+    """The database server drops the connection that deletes a code, right after DOT saved its token.
+
+    A real fault at the exact point between DOT's two writes of a code exchange, which no proxy
+    can time: a trigger that terminates its own backend (``pg_terminate_backend``).
+    """
+    table = get_grant_model()._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION django_par_faults_kill() RETURNS trigger AS $$ "
+            "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN OLD; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER django_par_faults_kill BEFORE DELETE ON {connection.ops.quote_name(table)} "
+            "FOR EACH ROW EXECUTE FUNCTION django_par_faults_kill()"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER IF EXISTS django_par_faults_kill ON {connection.ops.quote_name(table)}")
+            cursor.execute("DROP FUNCTION IF EXISTS django_par_faults_kill()")
+
+
+def test_a_fault_between_the_token_save_and_the_code_deletion_leaves_neither(
+    pg_http: HttpClient, connection_killed_on_code_deletion: None
+) -> None:
+    app = ConfidentialApplicationFactory(skip_authorization=True)
+    pg_http.log_in(UserFactory())
+    code = code_of(pg_http.authorize(app, pg_http.request_uri(app)))
+    assert code
+
+    assert_unavailable_json(pg_http.exchange(app, code))
+    # Rolled back together: no token was kept, the code is still there.
+    assert not get_access_token_model().objects.filter(application=app).exists()
+    assert get_grant_model().objects.filter(application=app).count() == 1
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER django_par_faults_kill ON {get_grant_model()._meta.db_table}")
+    assert pg_http.exchange(app, code).status_code == 200
+    assert pg_http.exchange(app, code).json()["error"] == "invalid_grant"
+    assert get_access_token_model().objects.filter(application=app).count() == 1
