@@ -26,6 +26,7 @@ from tests.faults.conftest import (
     faults_cache,
 )
 from tests.helpers.factories import ConfidentialApplicationFactory, UserFactory
+from tests.helpers.flow_helpers import plain_url
 from tests.helpers.jwt_helpers import assertion_validator  # noqa: F401  (fixture)
 from tests.helpers.tcp_proxy import TcpProxy
 
@@ -224,3 +225,16 @@ def test_a_fault_between_the_token_save_and_the_code_deletion_leaves_neither(
     assert pg_http.exchange(app, code).status_code == 200
     assert pg_http.exchange(app, code).json()["error"] == "invalid_grant"
     assert get_access_token_model().objects.filter(application=app).count() == 1
+
+
+def test_a_request_that_was_not_pushed_gets_the_503_page_never_a_redirect(
+    pg_proxy: TcpProxy, pg_http: HttpClient
+) -> None:
+    app = ConfidentialApplicationFactory()
+    url = pg_http.base_url + plain_url(app)
+    pg_proxy.cut()
+    # Its redirect_uri is not yet checked against the client's: no redirect to it (RFC 6749 §4.1.2.1).
+    assert_unavailable_page(pg_http.browser.get(url, allow_redirects=False, timeout=30))
+    pg_proxy.restore()
+    pg_http.log_in(UserFactory())
+    assert pg_http.browser.get(url, allow_redirects=False, timeout=30).status_code == 200
