@@ -56,6 +56,10 @@ class TcpProxy:
 
     def close(self) -> None:
         self._closed = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (close alone does not)
+        except OSError:
+            pass
         self._listener.close()
         self._close_all()
         self._thread.join(timeout=5)
