@@ -25,6 +25,11 @@ over that request; as only one request is in flight, that is the request's CPU.
 A flow's CPU is the sum of its steps. ``flows/s`` is one client's sequential rate
 (wall time), ``2-core cap`` the rate two cores could serve at that CPU per flow.
 
+``--baseline DIR`` also runs the same Django cases against a second gunicorn
+serving another checkout of the project (e.g. ``git archive <commit> | tar -x -C DIR``),
+on its own database, interleaved with the first: what a change saves, measured in
+one run (the table's ``base:`` rows and the ``saved`` lines).
+
 ``--node DIR`` also starts node-oidc-provider from DIR (set up by
 ``benchmarks/node/setup.sh DIR``) and drives the same flow against it (one node
 process, CPU from the same /proc counter), interleaved with the others.
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -221,7 +227,7 @@ class DjangoTarget:
             "redirect_uri": self.redirect_uri,
             "code_verifier": verifier,
         }
-        body, headers = client_auth(case, token_params, self.issuer, endpoint="/token/")
+        body, headers = client_auth(case, token_params, self.issuer)
         answer = self.step(steps, "token", "POST", "/o/token/", body, headers)
         check(answer.status == 200 and '"id_token"' in answer.body, case, "token", answer)
         steps["wall"] = time.perf_counter() - started
@@ -234,13 +240,14 @@ class DjangoTarget:
         return answer
 
 
-def client_auth(case: Case, params: dict, issuer: str, endpoint: str = "/par/") -> tuple[str, dict]:
+def client_auth(case: Case, params: dict, issuer: str, keep_client_id: bool = False) -> tuple[str, dict]:
     """The body and headers authenticating ``case``'s client (signing is the client's CPU, not timed)."""
     headers = {}
     if case.auth == "basic":
         credentials = f"{urllib.parse.quote(case.client_id)}:{urllib.parse.quote(case.secret)}"
         headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
-        params.pop("client_id", None)
+        if not keep_client_id:
+            params.pop("client_id", None)
     elif case.auth == "public":
         params["client_id"] = case.client_id
     elif case.auth == "private_key_jwt":
@@ -256,6 +263,29 @@ def client_auth(case: Case, params: dict, issuer: str, endpoint: str = "/par/") 
 def check(ok, case: Case, step: str, answer: Answer) -> None:
     if not ok:
         raise RuntimeError(f"{case.name}: {step} answered {answer.status}: {answer.headers} {answer.body[:600]}")
+
+
+@contextlib.contextmanager
+def checkout(tree: Path):
+    """bench.py's set-up and server, run from another checkout (its code, its benchmarks package)."""
+    saved = bench.REPO
+    bench.REPO = tree
+    try:
+        yield
+    finally:
+        bench.REPO = saved
+
+
+def start_django(tree: Path, workdir: Path, key_pem: bytes, jwks_file: Path, log_file: Path):
+    workdir.mkdir(exist_ok=True)
+    port = bench.free_port()
+    with checkout(tree):
+        run = bench.DatabaseRun("sqlite", workdir, port, key_pem, jwks_file, log_file)
+        run.env["PYTHONPATH"] = str(tree)
+        log(f"fresh SQLite database for {tree}: migrate, demo and benchmark clients")
+        run.setup()
+        server = bench.Server(run.env, port, workdir, log_file)
+    return run, server
 
 
 # -- node-oidc-provider ------------------------------------------------------------------
@@ -321,7 +351,8 @@ class NodeTarget:
         }
         steps: dict = {}
         started = time.perf_counter()
-        body, headers = client_auth(case, dict(params), self.issuer)
+        # node-oidc-provider wants client_id in the pushed body with HTTP Basic too (RFC 9126 allows it).
+        body, headers = client_auth(case, dict(params), self.issuer, keep_client_id=True)
         answer = self.step(steps, "push", "POST", "/request", body, headers)
         check(answer.status == 201, case, "push", answer)
         query = {"client_id": case.client_id, "request_uri": json.loads(answer.body)["request_uri"]}
@@ -330,7 +361,7 @@ class NodeTarget:
         check(answer.status in (302, 303), case, "authorize", answer)
         interaction = urllib.parse.urlsplit(answer.headers["location"]).path
         answer = self.step(steps, "authorize", "GET", interaction)
-        check(answer.status == 200 and "consent" in answer.body, case, "authorize", answer)
+        check(answer.status == 200 and ("login" if login else "consent") in answer.body, case, "authorize", answer)
         if login:
             answer = self.step(steps, "consent", "POST", interaction + "/login", "login=demo")
             check(answer.status in (302, 303), case, "login", answer)
@@ -413,6 +444,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--flows", type=int, default=80, help="measured flows per case (default 80)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured flows per case first (default 5)")
+    parser.add_argument("--baseline", metavar="DIR", help="also the Django cases against this other checkout")
     parser.add_argument("--node", metavar="DIR", help="also node-oidc-provider, set up in DIR by benchmarks/node/setup.sh")
     parser.add_argument("--results", default=str(BENCH_DIR / "results" / "flows.json"))
     args = parser.parse_args()
@@ -433,11 +465,8 @@ def measure(args: argparse.Namespace, workdir: Path, log_file: Path) -> None:
     bench._load_signing_key(key_pem)
     jwks_file = workdir / "jwks.json"
     jwks_file.write_text(json.dumps({"keys": [jwk]}))
-    port = bench.free_port()
-    run = bench.DatabaseRun("sqlite", workdir, port, key_pem, jwks_file, log_file)
-    log("fresh SQLite database: migrate, demo and benchmark clients")
-    run.setup()
-    server = bench.Server(run.env, port, workdir, log_file)
+    run, server = start_django(bench.REPO, workdir / "current", key_pem, jwks_file, log_file)
+    servers = [server]
     node = None
     try:
         server.wait_ready()
@@ -455,6 +484,21 @@ def measure(args: argparse.Namespace, workdir: Path, log_file: Path) -> None:
             Case("dot_public", "DOT without PAR, public client (PKCE)", "demo-public", False, "public"),
         ]  # fmt: skip
         targets: dict[str, object] = {case.name: django for case in cases}
+        meters = [django.meter]
+        if args.baseline:
+            base_run, base_server = start_django(
+                Path(args.baseline).resolve(), workdir / "baseline", key_pem, jwks_file, log_file
+            )
+            servers.append(base_server)
+            with checkout(Path(args.baseline).resolve()):
+                base_server.wait_ready()
+            baseline = DjangoTarget(base_run, base_server)
+            meters.append(baseline.meter)
+            for case in list(cases):
+                twin = Case("base:" + case.name, "baseline: " + case.label, case.client_id, case.pushed, case.auth,
+                            case.secret)  # fmt: skip
+                cases.append(twin)
+                targets[twin.name] = baseline
         if args.node:
             node = NodeTarget(Path(args.node).resolve(), workdir, log_file)
             node.login()
@@ -467,7 +511,8 @@ def measure(args: argparse.Namespace, workdir: Path, log_file: Path) -> None:
                 cases.append(case)
                 targets[case.name] = node
         server.wait_ready()
-        django.meter.refresh()
+        for meter in meters:
+            meter.refresh()
         log(f"{len(cases)} cases, {args.warmup} warm-up and {args.flows} measured flows each, interleaved")
         for i in range(args.warmup + args.flows):
             for case in cases:
@@ -476,10 +521,12 @@ def measure(args: argparse.Namespace, workdir: Path, log_file: Path) -> None:
                     case.flows.append(steps)
             if (i + 1) % 20 == 0:
                 log(f"  {i + 1} flows of each case")
-        if len(django.meter.pids_of()) != len(django.meter.pids):
-            log("WARNING: gunicorn's processes changed during the run (a worker restarted)")
+        for meter in meters:
+            if sorted(meter.pids_of()) != sorted(meter.pids):
+                log("WARNING: gunicorn's processes changed during the run (a worker restarted)")
     finally:
-        server.stop()
+        for each in servers:
+            each.stop()
         if node:
             node.stop()
     report(cases, args)
@@ -489,13 +536,13 @@ def report(cases: list[Case], args: argparse.Namespace) -> None:
     by_name = {case.name: case for case in cases}
     rows = {case.name: summary(case) for case in cases}
     print()
-    print(f"{'case':<19} {'CPU ms/flow':>11} {'(mean)':>8} {'push':>6} {'authz':>6} {'consent':>7} {'token':>6}"
+    print(f"{'case':<24} {'CPU ms/flow':>11} {'(mean)':>8} {'push':>6} {'authz':>6} {'consent':>7} {'token':>6}"
           f" {'flows/s':>8} {'2-core cap':>10}")  # fmt: skip
     for case in cases:
         row = rows[case.name]
         steps = row["steps_ms_median"]
         print(
-            f"{case.name:<19} {row['cpu_ms_median']:>11.1f} {row['cpu_ms_mean']:>8.1f} {steps['push']:>6.1f}"
+            f"{case.name:<24} {row['cpu_ms_median']:>11.1f} {row['cpu_ms_mean']:>8.1f} {steps['push']:>6.1f}"
             f" {steps['authorize']:>6.1f} {steps['consent']:>7.1f} {steps['token']:>6.1f}"
             f" {row['flows_per_s']:>8.1f} {2000 / row['cpu_ms_mean']:>10.0f}"
         )
@@ -516,6 +563,19 @@ def report(cases: list[Case], args: argparse.Namespace) -> None:
             verdict = "" if limit is None else ("PASS" if whole <= limit else "FAIL")
             ratios[f"{top}/{bottom}"] = {"ratio": whole, "blocks_min": low, "blocks_max": high, "limit": limit}
             print(f"{text:<66} {whole:5.2f}x  ({low:.2f}-{high:.2f} over {BLOCKS} blocks)  {verdict}")
+    for case in cases:
+        base = by_name.get("base:" + case.name)
+        if base is None:
+            continue
+        now, before = rows[case.name], rows[base.name]
+        saved = {step: before["steps_ms_median"][step] - now["steps_ms_median"][step] for step in STEPS}
+        whole, low, high = ratio(case, base)
+        print(
+            f"saved, {case.name:<11} {before['cpu_ms_mean'] - now['cpu_ms_mean']:+5.2f} ms/flow (mean),"
+            f" now {whole:.3f}x the baseline ({low:.2f}-{high:.2f}); per step (medians): "
+            + ", ".join(f"{step} {value:+.2f}" for step, value in saved.items())
+        )
+        ratios[f"{case.name}/{base.name}"] = {"ratio": whole, "blocks_min": low, "blocks_max": high, "limit": None}
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(
