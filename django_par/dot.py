@@ -8,15 +8,18 @@ upgrade is checked in one file.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import get_access_token_model, get_id_token_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
@@ -117,6 +120,57 @@ def consent_form_data(scopes: list[str], credentials: Mapping[str, Any], *, allo
     if allow:
         data["allow"] = allow
     return data
+
+
+def with_loaded_client(credentials: Mapping[str, Any], application: Any) -> dict[str, Any]:
+    """``credentials`` for DOT's ``create_authorization_response``, carrying the client already loaded.
+
+    oauthlib copies every credential onto its request, as DOT does with ``user``; its
+    validator then takes ``request.client`` as it is (after checking its type, its
+    ``client_id`` and that it is usable) instead of querying the client a second time.
+    """
+    return {**credentials, "client": application}
+
+
+# The ID token signed in the current code exchange and its row, while DOT links the access
+# token to it (see SignedIdTokenMixin). A ContextVar: DOT shares one validator between requests.
+_signed_id_token: ContextVar[tuple[str, Any] | None] = ContextVar("django_par_signed_id_token", default=None)
+
+
+def _unverified_jti(token: str) -> object:
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("jti")
+    except (IndexError, ValueError, binascii.Error, AttributeError):
+        return None
+
+
+class SignedIdTokenMixin:
+    """For DOT's validator: the ID token signed in this exchange is not read back.
+
+    DOT's ``_create_access_token`` links the access token to its ID token by
+    ``_load_id_token`` of the JWT that ``finalize_id_token`` signed moments
+    earlier: a JWS parse, a query for the client by audience, a signature
+    check and a query for the ``IDToken`` row, which ``finalize_id_token`` had
+    just saved and left on ``request.id_token``. Inside that one call, and for that
+    token only (same JWT, same ``jti``), the row at hand is used instead. Every
+    other ID token (an ``id_token_hint``, a bearer ID token) is loaded DOT's way.
+    """
+
+    def _create_access_token(self, expires: Any, request: Any, token: Any, *args: Any, **kwargs: Any) -> Any:
+        row = getattr(request, "id_token", None)
+        signed = token.get("id_token") if isinstance(token, dict) else None
+        reset = _signed_id_token.set((signed, row) if signed and isinstance(row, get_id_token_model()) else None)
+        try:
+            return super()._create_access_token(expires, request, token, *args, **kwargs)  # type: ignore[misc]
+        finally:
+            _signed_id_token.reset(reset)
+
+    def _load_id_token(self, token: str) -> Any:
+        current = _signed_id_token.get()
+        if current is not None and token == current[0] and _unverified_jti(token) == str(current[1].jti):
+            return current[1]
+        return super()._load_id_token(token)  # type: ignore[misc]
 
 
 def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[str, str]) -> bool:

@@ -169,6 +169,8 @@ class PushedAuthorizationMixin:
         """Spend the request_uri *before* DOT creates a grant, so a losing racer creates none."""
         if self.pushed_request is not None:
             self.spend_request_uri()  # an OAuthError here ends in dispatch_pushed's error page
+            # The client bound to the request_uri, loaded on resolution: oauthlib need not query it again.
+            credentials = dot.with_loaded_client(credentials, self.pushed_request.application)
         return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
