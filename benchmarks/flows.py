@@ -445,7 +445,9 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=80, help="measured flows per case (default 80)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured flows per case first (default 5)")
     parser.add_argument("--baseline", metavar="DIR", help="also the Django cases against this other checkout")
-    parser.add_argument("--node", metavar="DIR", help="also node-oidc-provider, set up in DIR by benchmarks/node/setup.sh")
+    parser.add_argument(
+        "--node", metavar="DIR", help="also node-oidc-provider, set up in DIR by benchmarks/node/setup.sh"
+    )
     parser.add_argument("--results", default=str(BENCH_DIR / "results" / "flows.json"))
     args = parser.parse_args()
 

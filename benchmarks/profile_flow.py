@@ -72,7 +72,7 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
     setup_test_environment()
     call_command("migrate", verbosity=0)
     call_command("setup_demo", port=PORT, stdout=io.StringIO())
-    key_pem, jwk = bench.new_rsa_key()
+    _, jwk = bench.new_rsa_key()
     jwks_file = workdir / "jwks.json"
     jwks_file.write_text(json.dumps({"keys": [jwk]}))
     out = io.StringIO()
@@ -96,7 +96,9 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
             "scope": "openid read",
             "state": secrets.token_urlsafe(12),
             "nonce": secrets.token_urlsafe(12),
-            "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode(),
+            "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode(),
             "code_challenge_method": "S256",
         }
         body = dict(params)
@@ -120,7 +122,12 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
             response = client.post(path, urllib.parse.urlencode(data), content_type=form)
         assert response.status_code == 302, response.content[:500]
         code = urllib.parse.parse_qs(urllib.parse.urlsplit(response["Location"]).query)["code"][0]
-        token = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
+        token = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        }
         if method == "public":
             token["client_id"] = client_id
         with hook("token"):

@@ -50,7 +50,9 @@ def test_the_access_token_is_linked_to_the_id_token_without_reading_it_back(
     assert access_token.id_token_id == id_token.pk
     assert id_token.application_id == confidential_app.pk
     table = get_id_token_model()._meta.db_table
-    reads = [query["sql"] for query in queries if query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"]]
+    reads = [
+        query["sql"] for query in queries if query["sql"].startswith("SELECT") and f'FROM "{table}"' in query["sql"]
+    ]
     assert reads == []
 
 
