@@ -222,12 +222,82 @@ def measure_reverse(calls: int) -> None:
     )
 
 
+def measure_id_token(calls: int) -> None:
+    """dot.SignedIdTokenMixin: the ID token of the exchange at hand, against DOT reading it back."""
+    import json
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from jwcrypto import jwt
+    from oauth2_provider.models import get_application_model, get_id_token_model
+
+    from django_par import dot
+    from django_par.clients.validator import OAuth2Validator
+
+    user = get_user_model().objects.create(username="micro-id-token")
+    application = get_application_model().objects.create(
+        client_id="micro-id-token",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        algorithm="RS256",
+    )
+    jti = str(uuid.uuid4())
+    row = get_id_token_model().objects.create(
+        user=user, application=application, jti=jti, expires=timezone.now() + timedelta(hours=1), scope="openid"
+    )
+    claims = {"aud": application.client_id, "jti": jti, "sub": str(user.pk), "exp": int(time.time()) + 3600}
+    token = jwt.JWT(header={"alg": "RS256", "kid": application.jwk_key.thumbprint()}, claims=json.dumps(claims))
+    token.make_signed_token(application.jwk_key)
+    signed = token.serialize()
+    validator = OAuth2Validator()
+
+    def at_hand() -> Any:
+        reset = dot._signed_id_token.set((signed, row))
+        try:
+            return validator._load_id_token(signed)
+        finally:
+            dot._signed_id_token.reset(reset)
+
+    assert validator._load_id_token(signed) is not None and at_hand() is row
+    print("ID token of a code exchange (dot.SignedIdTokenMixin, RS256)")
+    dots = per_call(lambda: validator._load_id_token(signed), calls)
+    report("DOT: parse, client query, verify, IDToken query", dots)
+    report("the row finalize_id_token just saved", per_call(at_hand, calls), dots)
+
+
+def measure_consent(calls: int) -> None:
+    """The consent step of a pushed request: the client query oauthlib skips, the hidden fields not rendered."""
+    from oauth2_provider.forms import AllowForm
+    from oauth2_provider.models import get_application_model
+
+    model = get_application_model()
+    model.objects.create(client_id="micro-consent", client_type="public", authorization_grant_type="authorization-code")
+    print("consent step of a pushed request")
+    report(
+        "client query of DOT's validator (_load_application)",
+        per_call(lambda: model.objects.get(client_id="micro-consent"), calls),
+    )
+
+    def hidden_fields(only_client_id: bool) -> Callable[[], Any]:
+        form = AllowForm(initial={"client_id": "micro-consent"})
+        if only_client_id:
+            form.fields = {"client_id": form.fields["client_id"]}
+        return lambda: [str(field) for field in form if field.is_hidden]
+
+    every = per_call(hidden_fields(False), calls // 4)
+    report("consent page: DOT's form, every hidden field rendered", every)
+    report("consent page: client_id only (pushed request)", per_call(hidden_fields(True), calls // 4), every)
+
+
 SECTIONS: dict[str, Callable[[int], None]] = {
     "inserts": measure_inserts,
     "client-cache": measure_client_cache,
     "secret-cache": measure_secret_cache,
     "key-sets": measure_key_sets,
     "reverse": measure_reverse,
+    "id-token": measure_id_token,
+    "consent": measure_consent,
 }
 
 if __name__ == "__main__":
