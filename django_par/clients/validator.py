@@ -91,6 +91,7 @@ class ClientAuthenticationMixin:
         return client is not None and client.application.client_id == client_id and _accept(request, client)
 
 
-class OAuth2Validator(ClientAuthenticationMixin, dot.SignedIdTokenMixin, DotOAuth2Validator):
-    """DOT's validator, with django_par's client authentication; a code exchange does not
-    read back the ID token it has just signed (:class:`django_par.dot.SignedIdTokenMixin`)."""
+class OAuth2Validator(ClientAuthenticationMixin, dot.SignedIdTokenMixin, dot.GrantReadOnceMixin, DotOAuth2Validator):
+    """DOT's validator, with django_par's client authentication; a code exchange reads its grant
+    once (:class:`django_par.dot.GrantReadOnceMixin`) and does not read back the ID token it has
+    just signed (:class:`django_par.dot.SignedIdTokenMixin`)."""
