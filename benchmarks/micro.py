@@ -290,6 +290,54 @@ def measure_consent(calls: int) -> None:
     report("consent page: client_id only (pushed request)", per_call(hidden_fields(True), calls // 4), every)
 
 
+def measure_grant(calls: int) -> None:
+    """dot.GrantReadOnceMixin: the three grant reads of a code exchange it answers from the row read once."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from oauth2_provider.models import get_application_model, get_grant_model
+    from oauth2_provider.oauth2_validators import OAuth2Validator as DotOAuth2Validator
+    from oauthlib.common import Request
+
+    from django_par.clients.validator import OAuth2Validator
+
+    application = get_application_model().objects.create(
+        client_id="micro-grant",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris="https://client.example.org/cb",
+    )
+    get_grant_model().objects.create(
+        application=application,
+        user=get_user_model().objects.create(username="micro-grant"),
+        code="micro-grant-code",
+        expires=timezone.now() + timedelta(minutes=5),
+        redirect_uri="https://client.example.org/cb",
+        scope="openid",
+        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        code_challenge_method="S256",
+        nonce="n-0S6_WzA2Mj",
+    )
+    validator = OAuth2Validator()
+
+    def questions(instance: Any) -> Callable[[], Any]:
+        def ask() -> Any:
+            request = Request("/o/token/")
+            request.client = application
+            instance.get_code_challenge("micro-grant-code", request)
+            instance.get_code_challenge_method("micro-grant-code", request)
+            instance.confirm_redirect_uri(
+                "micro-grant", "micro-grant-code", "https://client.example.org/cb", application, request
+            )
+            return instance.get_authorization_code_nonce("micro-grant", "micro-grant-code", "", request)
+
+        return ask
+
+    print("grant reads of a code exchange (dot.GrantReadOnceMixin: challenge, method, redirect_uri, nonce)")
+    dots = per_call(questions(DotOAuth2Validator()), calls)
+    report("DOT: four reads of the grant", dots)
+    report("one read, the row kept on the oauthlib request", per_call(questions(validator), calls), dots)
+
+
 SECTIONS: dict[str, Callable[[int], None]] = {
     "inserts": measure_inserts,
     "client-cache": measure_client_cache,
@@ -298,6 +346,7 @@ SECTIONS: dict[str, Callable[[int], None]] = {
     "reverse": measure_reverse,
     "id-token": measure_id_token,
     "consent": measure_consent,
+    "grant": measure_grant,
 }
 
 if __name__ == "__main__":
