@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from example_project.demo.api import MeView
 from example_project.demo.views import callback
 
 urlpatterns = [
@@ -12,4 +13,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("demo/callback/", callback, name="demo-callback"),
+    # A protected API taking bearer and DPoP-bound access tokens.
+    path("api/me/", MeView.as_view(), name="demo-api-me"),
 ]

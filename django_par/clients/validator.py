@@ -91,7 +91,13 @@ class ClientAuthenticationMixin:
         return client is not None and client.application.client_id == client_id and _accept(request, client)
 
 
-class OAuth2Validator(ClientAuthenticationMixin, dot.SignedIdTokenMixin, dot.GrantReadOnceMixin, DotOAuth2Validator):
-    """DOT's validator, with django_par's client authentication; a code exchange reads its grant
-    once (:class:`django_par.dot.GrantReadOnceMixin`) and does not read back the ID token it has
-    just signed (:class:`django_par.dot.SignedIdTokenMixin`)."""
+class OAuth2Validator(
+    ClientAuthenticationMixin,
+    dot.DPoPValidatorMixin,
+    dot.SignedIdTokenMixin,
+    dot.GrantReadOnceMixin,
+    DotOAuth2Validator,
+):
+    """DOT's validator, with django_par's client authentication and DPoP (RFC 9449); a code exchange
+    reads its grant once (:class:`django_par.dot.GrantReadOnceMixin`) and does not read back the ID
+    token it has just signed (:class:`django_par.dot.SignedIdTokenMixin`)."""

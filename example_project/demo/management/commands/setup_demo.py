@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
 
 from django_par.conf import par_settings
+from django_par.models import ClientMetadata
 
 Application = get_application_model()
 
@@ -32,6 +33,9 @@ class Command(BaseCommand):
         self.create_client(
             "demo-trusted", "Demo trusted client", redirect_uris, TRUSTED_SECRET, skip_authorization=True
         )
+        # A public client whose access tokens are always DPoP-bound (RFC 9449), as AT Protocol clients are.
+        dpop = self.create_client("demo-dpop", "Demo DPoP client", redirect_uris)
+        ClientMetadata.objects.update_or_create(application=dpop, defaults={"dpop_bound_access_tokens": True})
         self.print_instructions(f"http://127.0.0.1:{port}", redirect_uris)
 
     def create_user(self):
@@ -58,6 +62,7 @@ class Command(BaseCommand):
             setattr(application, field, value)
         application.full_clean()
         application.save()
+        return application
 
     def print_instructions(self, base_url, redirect_uris):
         # A fresh PKCE pair (RFC 7636, S256), state and nonce on every start.
@@ -92,6 +97,8 @@ django-par example identity provider: {base_url}/
   Clients        demo-confidential  secret {CONFIDENTIAL_SECRET}
                  demo-public        public: no secret, send -d client_id=demo-public instead of -u
                  demo-trusted       secret {TRUSTED_SECRET}, skips the consent page
+                 demo-dpop          public, DPoP-bound tokens (RFC 9449): push and redeem with a DPoP proof
+  Protected API  {base_url}/api/me/  (scope read; Bearer, or DPoP with a proof for a bound token)
   Redirect URIs  {"  ".join(redirect_uris)}
 
 1. Push an authorization request; the answer is 201 with a request_uri:
