@@ -168,6 +168,7 @@ class Case:
     auth: str  # basic, public, private_key_jwt
     secret: str = ""
     server: str = "django"
+    dpop: bool = False  # a DPoP proof (RFC 9449, ES256) at the push and at the token endpoint
     flows: list[dict] = field(default_factory=list)  # per flow: {"push": ns, ..., "wall": s}
 
 
@@ -198,6 +199,8 @@ class DjangoTarget:
         started = time.perf_counter()
         if case.pushed:
             body, headers = client_auth(case, dict(params), self.issuer)
+            if case.dpop:
+                headers["DPoP"] = dpop_proof("POST", f"http://127.0.0.1:{self.port}/o/par/")
             answer = self.step(steps, "push", "POST", "/o/par/", body, headers)
             check(answer.status == 201, case, "push", answer)
             query = {"client_id": case.client_id, "request_uri": json.loads(answer.body)["request_uri"]}
@@ -228,8 +231,12 @@ class DjangoTarget:
             "code_verifier": verifier,
         }
         body, headers = client_auth(case, token_params, self.issuer)
+        if case.dpop:
+            headers["DPoP"] = dpop_proof("POST", f"http://127.0.0.1:{self.port}/o/token/")
         answer = self.step(steps, "token", "POST", "/o/token/", body, headers)
         check(answer.status == 200 and '"id_token"' in answer.body, case, "token", answer)
+        if case.dpop:
+            check(json.loads(answer.body).get("token_type") == "DPoP", case, "token", answer)
         steps["wall"] = time.perf_counter() - started
         return steps
 
@@ -258,6 +265,23 @@ def client_auth(case: Case, params: dict, issuer: str, keep_client_id: bool = Fa
         params["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         params["client_assertion"] = bench.sign_jwt(claims)
     return urllib.parse.urlencode(params), headers
+
+
+_DPOP_KEY = None
+
+
+def dpop_proof(method: str, url: str) -> str:
+    """A DPoP proof (RFC 9449 §4.2) by one ES256 key per run; made by the client, not timed."""
+    from jwcrypto import jwk, jws
+
+    global _DPOP_KEY
+    if _DPOP_KEY is None:
+        _DPOP_KEY = jwk.JWK.generate(kty="EC", crv="P-256")
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": _DPOP_KEY.export_public(as_dict=True)}
+    claims = {"jti": uuid.uuid4().hex, "htm": method, "htu": url, "iat": int(time.time())}
+    token = jws.JWS(json.dumps(claims))
+    token.add_signature(_DPOP_KEY, alg="ES256", protected=json.dumps(header))
+    return token.serialize(compact=True)
 
 
 def check(ok, case: Case, step: str, answer: Answer) -> None:
@@ -481,6 +505,8 @@ def measure(args: argparse.Namespace, workdir: Path, log_file: Path) -> None:
                  prepared["plain_secret"]),
             Case("par_public", "PAR, public client (PKCE)", "demo-public", True, "public"),
             Case("par_pkjwt", "PAR, private_key_jwt", prepared["pkjwt_client_id"], True, "private_key_jwt"),
+            Case("par_dpop", "PAR, public client with DPoP (ES256 proofs at push and token)", "demo-public", True,
+                 "public", dpop=True),
             Case("dot_hashed", "DOT without PAR, confidential, hashed secret", "demo-confidential", False, "basic",
                  "demo-confidential-secret"),
             Case("dot_public", "DOT without PAR, public client (PKCE)", "demo-public", False, "public"),
@@ -496,9 +522,9 @@ def measure(args: argparse.Namespace, workdir: Path, log_file: Path) -> None:
                 base_server.wait_ready()
             baseline = DjangoTarget(base_run, base_server)
             meters.append(baseline.meter)
-            for case in list(cases):
+            for case in [case for case in cases if not case.dpop]:  # an older checkout may lack DPoP
                 twin = Case("base:" + case.name, "baseline: " + case.label, case.client_id, case.pushed, case.auth,
-                            case.secret)  # fmt: skip
+                            case.secret, dpop=case.dpop)  # fmt: skip
                 cases.append(twin)
                 targets[twin.name] = baseline
         if args.node:
@@ -555,6 +581,7 @@ def report(cases: list[Case], args: argparse.Namespace) -> None:
         ("par_hashed", "dot_hashed", "PAR / plain DOT, confidential hashed (target <= 1.1)", 1.1),
         ("par_public", "dot_public", "PAR / plain DOT, public (target <= 1.1)", 1.1),
         ("par_pkjwt", "par_plain", "private_key_jwt / plain secret", None),
+        ("par_dpop", "par_public", "DPoP / no DPoP, public", None),
         ("par_hashed", "node_confidential", "django_par / node-oidc-provider, confidential (target <= 2.5)", 2.5),
         ("par_public", "node_public", "django_par / node-oidc-provider, public", None),
     ]
