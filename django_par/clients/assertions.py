@@ -21,7 +21,7 @@ from .. import fapi2
 from ..conf import par_settings
 from ..dot import issuer
 from ..errors import InvalidClient
-from ..inserts import insert
+from ..statements import insert
 from ..jose.jwt import ClientClaims, JwtError, KeySource, Profile, parse, verify
 from ..jose.keys import client_key_set
 from ..models import UsedAssertion, client_metadata

@@ -26,7 +26,7 @@ from django.utils.module_loading import import_string
 from oauth2_provider.models import get_application_model
 
 from ..conf import par_settings
-from ..inserts import insert
+from ..statements import insert, select_one, update_where
 from ..models import PushedRequest
 
 State = PushedRequest.State
@@ -66,25 +66,35 @@ class PushedRequestStore:
 class DatabaseStore(PushedRequestStore):
     """Rows of :class:`PushedRequest`; each move is one conditional UPDATE."""
 
+    # The push's one write, the lookup and the two moves are prepared statements
+    # (django_par.statements): the same SQL and values as the ORM's, for less CPU.
     def save(self, pushed: PushedRequest) -> None:
-        insert(pushed)  # the push's one write: 50-80 µs less CPU than save() (see django_par.inserts)
+        insert(pushed)
 
     def find(self, digest: str) -> PushedRequest | None:
         # The application comes from the client cache (resolution); no join, no ORDER BY.
-        found = list(PushedRequest.objects.filter(request_uri_digest=digest)[:1])
-        return found[0] if found else None
+        return select_one(PushedRequest, "request_uri_digest", digest)
 
     def start_flow(self, pushed: PushedRequest, now: datetime, flow_ends: datetime) -> bool:
+        # The conditional UPDATE is the single-use guarantee: one caller changes the row.
         return bool(
-            PushedRequest.objects.filter(pk=pushed.pk, state=State.PUSHED, expires_at__gt=now).update(
-                state=State.IN_USE, used_at=now, expires_at=flow_ends
+            update_where(
+                PushedRequest,
+                pushed.pk,
+                where={"state": State.PUSHED},
+                later={"expires_at": now},
+                values={"state": State.IN_USE, "used_at": now, "expires_at": flow_ends},
             )
         )
 
     def consume(self, pushed: PushedRequest, now: datetime) -> bool:
         return bool(
-            PushedRequest.objects.filter(pk=pushed.pk, state=State.IN_USE, expires_at__gt=now).update(
-                state=State.CONSUMED, consumed_at=now
+            update_where(
+                PushedRequest,
+                pushed.pk,
+                where={"state": State.IN_USE},
+                later={"expires_at": now},
+                values={"state": State.CONSUMED, "consumed_at": now},
             )
         )
 
