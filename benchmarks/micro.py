@@ -75,12 +75,12 @@ def measure(calls: int, sections: list[str]) -> None:
 
 
 def measure_inserts(calls: int) -> None:
-    """django_par.inserts.insert() against save(force_insert=True), autocommit as on a push."""
+    """django_par.statements.insert() against save(force_insert=True), autocommit as on a push."""
     from django.utils import timezone
     from oauth2_provider.models import get_application_model
 
     from django_par.flow.request_uri import new_request_uri, request_uri_digest
-    from django_par.inserts import insert
+    from django_par.statements import insert
     from django_par.models import PushedRequest, UsedAssertion
 
     application = get_application_model().objects.create(
@@ -119,7 +119,95 @@ def measure_inserts(calls: int) -> None:
     print("inserts (one pushed request row)")
     saved = per_call(lambda: next_row().save(force_insert=True), calls, new_rows)
     report("PushedRequest.save(force_insert=True)", saved)
-    report("django_par.inserts.insert(pushed)", per_call(lambda: insert(next_row()), calls, new_rows), saved)
+    report("django_par.statements.insert(pushed)", per_call(lambda: insert(next_row()), calls, new_rows), saved)
+
+
+def measure_statements(calls: int) -> None:
+    """DatabaseStore's lookup and two moves: django_par.statements against the ORM code they replace."""
+    from django.utils import timezone
+    from oauth2_provider.models import get_application_model
+
+    from django_par.flow.request_uri import new_request_uri, request_uri_digest
+    from django_par.models import PushedRequest
+    from django_par.statements import select_one, update_where
+
+    State = PushedRequest.State
+    application = get_application_model().objects.create(
+        client_id="micro-statements", client_type="public", authorization_grant_type="authorization-code"
+    )
+    parameters = {"response_type": "code", "client_id": "micro-statements", "scope": "openid read", "state": "xyz"}
+    now = timezone.now()
+    PushedRequest.objects.all().delete()
+    PushedRequest.objects.bulk_create(
+        PushedRequest(
+            request_uri_digest=request_uri_digest(new_request_uri()),
+            application=application,
+            parameters=parameters,
+            created_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+        for _ in range(1000)
+    )
+    digest = PushedRequest.objects.values_list("request_uri_digest", flat=True)[500]
+
+    def orm_find() -> Any:
+        found = list(PushedRequest.objects.filter(request_uri_digest=digest)[:1])  # the code find() replaced
+        return found[0] if found else None
+
+    print("statements (DatabaseStore: the pushed row's lookup, a row among 1,000)")
+    orm = per_call(orm_find, calls)
+    report("ORM: filter(request_uri_digest=...)[:1]", orm)
+    report("django_par.statements.select_one(...)", per_call(lambda: select_one(PushedRequest, "request_uri_digest", digest), calls), orm)
+
+    ids: list[int] = []
+
+    def rows_in(state: str) -> Callable[[], None]:
+        def prepare() -> None:
+            PushedRequest.objects.update(state=state, expires_at=timezone.now() + timedelta(days=1))
+            ids[:] = PushedRequest.objects.values_list("pk", flat=True)[:calls]
+
+        return prepare
+
+    def orm_start() -> Any:
+        moment = timezone.now()
+        return PushedRequest.objects.filter(pk=ids.pop(), state=State.PUSHED, expires_at__gt=moment).update(
+            state=State.IN_USE, used_at=moment, expires_at=moment + timedelta(minutes=30)
+        )
+
+    def prepared_start() -> Any:
+        moment = timezone.now()
+        return update_where(
+            PushedRequest,
+            ids.pop(),
+            where={"state": State.PUSHED},
+            later={"expires_at": moment},
+            values={"state": State.IN_USE, "used_at": moment, "expires_at": moment + timedelta(minutes=30)},
+        )
+
+    def orm_consume() -> Any:
+        moment = timezone.now()
+        return PushedRequest.objects.filter(pk=ids.pop(), state=State.IN_USE, expires_at__gt=moment).update(
+            state=State.CONSUMED, consumed_at=moment
+        )
+
+    def prepared_consume() -> Any:
+        moment = timezone.now()
+        return update_where(
+            PushedRequest,
+            ids.pop(),
+            where={"state": State.IN_USE},
+            later={"expires_at": moment},
+            values={"state": State.CONSUMED, "consumed_at": moment},
+        )
+
+    moves = min(calls, 1000)
+    print(f"statements (the state moves: a conditional UPDATE, autocommit, {moves} rows per run)")
+    orm = per_call(orm_start, moves, rows_in(State.PUSHED))
+    report("ORM: start_flow's filter(...).update(...)", orm)
+    report("update_where(...) for start_flow", per_call(prepared_start, moves, rows_in(State.PUSHED)), orm)
+    orm = per_call(orm_consume, moves, rows_in(State.IN_USE))
+    report("ORM: consume's filter(...).update(...)", orm)
+    report("update_where(...) for consume", per_call(prepared_consume, moves, rows_in(State.IN_USE)), orm)
 
 
 def measure_client_cache(calls: int) -> None:
@@ -402,6 +490,7 @@ def measure_grant(calls: int) -> None:
 
 SECTIONS: dict[str, Callable[[int], None]] = {
     "inserts": measure_inserts,
+    "statements": measure_statements,
     "client-cache": measure_client_cache,
     "secret-cache": measure_secret_cache,
     "key-sets": measure_key_sets,
