@@ -80,8 +80,8 @@ def measure_inserts(calls: int) -> None:
     from oauth2_provider.models import get_application_model
 
     from django_par.flow.request_uri import new_request_uri, request_uri_digest
-    from django_par.statements import insert
     from django_par.models import PushedRequest, UsedAssertion
+    from django_par.statements import insert
 
     application = get_application_model().objects.create(
         client_id="micro-insert", client_type="public", authorization_grant_type="authorization-code"
@@ -157,7 +157,11 @@ def measure_statements(calls: int) -> None:
     print("statements (DatabaseStore: the pushed row's lookup, a row among 1,000)")
     orm = per_call(orm_find, calls)
     report("ORM: filter(request_uri_digest=...)[:1]", orm)
-    report("django_par.statements.select_one(...)", per_call(lambda: select_one(PushedRequest, "request_uri_digest", digest), calls), orm)
+    report(
+        "django_par.statements.select_one(...)",
+        per_call(lambda: select_one(PushedRequest, "request_uri_digest", digest), calls),
+        orm,
+    )
 
     ids: list[int] = []
 

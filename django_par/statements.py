@@ -157,14 +157,14 @@ def update_where(
         lookups = {**where, **{f"{name}__gt": moment for name, moment in later.items()}}
         return model._default_manager.using(using).filter(pk=pk, **lookups).update(**values)
     sql, fields = _update_plan(model._meta, connection, tuple(values), tuple(where), tuple(later))
-    given = [*values.values(), pk, *where.values(), *later.values()]
     # The values as the ORM prepares them: get_db_prep_save for SET, get_db_prep_value for WHERE.
     count = len(values)
     params = [
-        field.get_db_prep_save(value, connection)
-        if index < count
-        else field.get_db_prep_value(value, connection, prepared=False)
-        for index, (field, value) in enumerate(zip(fields, given))
+        field.get_db_prep_save(value, connection) for field, value in zip(fields[:count], values.values(), strict=True)
+    ]
+    params += [
+        field.get_db_prep_value(value, connection, prepared=False)
+        for field, value in zip(fields[count:], (pk, *where.values(), *later.values()), strict=True)
     ]
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)

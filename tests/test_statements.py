@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from django_par import statements
 from django_par.flow.request_uri import new_request_uri, request_uri_digest
-from django_par.statements import insert, select_one, update_where
 from django_par.models import PushedRequest, UsedAssertion
+from django_par.statements import insert, select_one, update_where
 from tests.helpers.factories import PublicApplicationFactory
 
 pytestmark = pytest.mark.django_db

@@ -21,10 +21,10 @@ from .. import fapi2
 from ..conf import par_settings
 from ..dot import issuer
 from ..errors import InvalidClient
-from ..statements import insert
 from ..jose.jwt import ClientClaims, JwtError, KeySource, Profile, parse, verify
 from ..jose.keys import client_key_set
 from ..models import UsedAssertion, client_metadata
+from ..statements import insert
 from .base import AuthenticatedClient, ClientAuthBackend
 from .registry import load_application
 

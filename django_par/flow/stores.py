@@ -26,8 +26,8 @@ from django.utils.module_loading import import_string
 from oauth2_provider.models import get_application_model
 
 from ..conf import par_settings
-from ..statements import insert, select_one, update_where
 from ..models import PushedRequest
+from ..statements import insert, select_one, update_where
 
 State = PushedRequest.State
 
