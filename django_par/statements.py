@@ -42,11 +42,14 @@ from typing import Any, TypeVar
 
 from django.db import connections, models, router, transaction
 
-# Databases whose INSERT takes "RETURNING <column>" (when the feature says so) or sets lastrowid.
+# Databases whose INSERT takes "RETURNING <column>" (when the feature says so) or sets lastrowid,
+# and whose SELECT ... LIMIT and UPDATE rowcount are the ORM's.
 FAST_PATH_VENDORS = frozenset({"postgresql", "sqlite", "mysql"})
 
 _PLANS: dict[tuple[str, str, bool], tuple[list[Any], str]] = {}  # by model, vendor (its quoting), RETURNING
 # By model, alias and field: the SELECT, the field looked up, the columns' names and converters.
+# The backend's converters are bound to the connection that built the plan; they read only what
+# every connection of an alias shares (the settings' time zone), so other threads' connections reuse them.
 _SELECTS: dict[tuple[str, str, str], tuple[str, Any, list[str], list[tuple[int, list[Any], Any]]]] = {}
 # By model, vendor and the names in SET, WHERE ... = and WHERE ... >.
 _UPDATES: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
@@ -102,8 +105,8 @@ def _insert_plan(meta: Any, connection: Any, returning: bool) -> tuple[list[Any]
 
 
 def select_one(model: type[ModelT], field_name: str, value: Any) -> ModelT | None:
-    """The row whose ``field_name`` equals ``value`` (the first, unordered), as
-    ``model.objects.filter(**{field_name: value}).first()`` without its ORDER BY would read it."""
+    """The row whose ``field_name`` (a unique field) equals ``value``, as
+    ``model.objects.filter(**{field_name: value})[:1]`` reads it, or None."""
     meta = model._meta
     using = router.db_for_read(model)
     connection = connections[using]
