@@ -14,16 +14,16 @@ runs of 2,000 calls, autocommit):
   SQLite and 214-236 µs on PostgreSQL, ``insert()`` at 85-94 and 158-169 µs:
   52-82 µs saved per push, 6-9 % of its 800-1,000 µs (``inserts``).
 - ``select_one()``: the pushed row's lookup through the ORM
-  (``filter(request_uri_digest=...)[:1]``) at 326 µs on SQLite and 700 µs on
-  PostgreSQL, ``select_one()`` at 62 and 153 µs: 264-546 µs saved per lookup
-  (``statements``).
-- ``update_where()``: the two state moves (``filter(...).update(...)``) at
-  246-337 µs on SQLite and 316-344 µs on PostgreSQL, ``update_where()`` at
-  64-92 and 131-156 µs: 160-246 µs saved per move (``statements``, 1,000
-  moves per run; the lookup and the moves from one run each).
+  (``filter(request_uri_digest=...)[:1]``) at 275-326 µs on SQLite and
+  427-700 µs on PostgreSQL, ``select_one()`` at 44-62 and 118-168 µs:
+  231-547 µs saved per lookup (``statements``).
+- ``update_where()``: a state move (``filter(...).update(...)``) at 243-401 µs
+  on SQLite and 316-427 µs on PostgreSQL, ``update_where()`` at 64-131 and
+  131-173 µs: 160-270 µs saved per move (``statements``, 1,000 moves per run;
+  three runs each, 2026-12-07).
 
-A pushed flow does two lookups and two moves: about 0.9 ms (SQLite) to 1.5 ms
-(PostgreSQL) of client CPU less per flow; ``benchmarks/README.md`` has the
+A pushed flow does two lookups and two moves: 0.8-1.0 ms (SQLite) and
+1.0-1.6 ms (PostgreSQL) of client CPU less per flow; ``benchmarks/README.md`` has the
 complete flows. MySQL/MariaDB take the same path and were not measured.
 
 It reads the model through ``_meta``, Django's documented Options API, and
