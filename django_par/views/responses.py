@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from ..errors import OAuthError
+from .error_pages import client_link, error_page
 
-# DOT's authorization page, which shows error.error and error.description.
-ERROR_TEMPLATE = "oauth2_provider/authorize.html"
+# A site overrides it like any app template (see docs/templates.md).
+ERROR_TEMPLATE = "django_par/error.html"
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
@@ -28,6 +31,23 @@ def json_error_response(error: OAuthError) -> HttpResponse:
 
 def html_error_response(request: HttpRequest, error: OAuthError) -> HttpResponse:
     """An error page for the browser: never a redirect to an unverified client."""
-    context = {"error": {"error": error.error, "description": error.description}}
+    nonce = secrets.token_urlsafe(16)
+    context = {
+        "error": {"error": error.error, "description": error.description},
+        "page": error_page(error),
+        "client_link": client_link(request),
+        "csp_nonce": nonce,
+    }
     response = render(request, ERROR_TEMPLATE, context, status=error.status)
+    response["Content-Security-Policy"] = page_csp(nonce)
+    for name, value in error.headers.items():  # a 429's Retry-After
+        response[name] = value
     return no_store(response)
+
+
+def page_csp(nonce: str) -> str:
+    """The policy of django_par's own pages: nothing loads; only their nonced inline style and script run."""
+    return (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
