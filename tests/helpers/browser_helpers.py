@@ -67,9 +67,9 @@ CHROMIUM_ARGUMENTS = (
     "--window-size=1024,900",
 )
 
-# The example's settings keep their database and signing key next to them, in
+# The example's settings keep their database and keys next to them, in
 # the checkout. This module, written to a temporary directory, runs the
-# example's settings unchanged except for those two paths.
+# example's settings unchanged except for those paths.
 SETTINGS_MODULE = "example_browser_settings"
 SETTINGS_TEMPLATE = """\
 from pathlib import Path
@@ -79,6 +79,7 @@ from example_project.settings import OAUTH2_PROVIDER, oidc_signing_key
 
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {database!r}}}}}
 OAUTH2_PROVIDER = {{**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": oidc_signing_key(Path({key_file!r}))}}
+DEMO_RP_PRIVATE_KEY = oidc_signing_key(Path({key_file!r} + ".rp"))
 """
 
 

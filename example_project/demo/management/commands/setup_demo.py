@@ -5,11 +5,14 @@ import hashlib
 import secrets
 import shlex
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
 
 from django_par.conf import par_settings
+from django_par.models import ClientMetadata
+from example_project.demo.rp import client_public_jwks
 
 Application = get_application_model()
 
@@ -31,6 +34,18 @@ class Command(BaseCommand):
         self.create_client("demo-public", "Demo public client", redirect_uris)
         self.create_client(
             "demo-trusted", "Demo trusted client", redirect_uris, TRUSTED_SECRET, skip_authorization=True
+        )
+        # The home page's private_key_jwt and signed request object flows: no usable secret,
+        # the public half of settings.DEMO_RP_PRIVATE_KEY registered as its JWK Set.
+        key_client = self.create_client(
+            "demo-private-key-jwt", "Demo private_key_jwt client", redirect_uris, secrets.token_urlsafe(32)
+        )
+        ClientMetadata.objects.update_or_create(
+            application=key_client,
+            defaults={
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": client_public_jwks(settings.DEMO_RP_PRIVATE_KEY),
+            },
         )
         self.print_instructions(f"http://127.0.0.1:{port}", redirect_uris)
 
@@ -58,6 +73,7 @@ class Command(BaseCommand):
             setattr(application, field, value)
         application.full_clean()
         application.save()
+        return application
 
     def print_instructions(self, base_url, redirect_uris):
         # A fresh PKCE pair (RFC 7636, S256), state and nonce on every start.
@@ -88,10 +104,14 @@ class Command(BaseCommand):
             f"""
 django-par example identity provider: {base_url}/
 
+  Open {base_url}/ to start any kind of flow with one click (the demo relying party),
+  or push by hand as below.
+
   Demo user      demo / demo  (a superuser too: try {base_url}/admin/)
   Clients        demo-confidential  secret {CONFIDENTIAL_SECRET}
                  demo-public        public: no secret, send -d client_id=demo-public instead of -u
                  demo-trusted       secret {TRUSTED_SECRET}, skips the consent page
+                 demo-private-key-jwt  private_key_jwt with the key in example_project/demo-rp.key
   Redirect URIs  {"  ".join(redirect_uris)}
 
 1. Push an authorization request; the answer is 201 with a request_uri:
