@@ -107,7 +107,7 @@ def chart(hours: list[dict[str, Any]]) -> dict[str, Any]:
                 other_height=other_h,
             )
         )
-    ticks = [{"value": round(peak * f), "y": base - plot_height * f} for f in (0, 0.5, 1)]
+    ticks = [{"value": value, "y": base - value * scale} for value in sorted({0, peak // 2, peak})]
     return {
         "bars": bars,
         "ticks": ticks,

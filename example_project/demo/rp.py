@@ -21,6 +21,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -234,11 +235,25 @@ def start(flow: Flow, issuer: str, redirect_uri: str, key_pem: str) -> Started:
     return Started(f"{metadata['authorization_endpoint']}?{query}", state, pending)
 
 
+TIME_CLAIMS = frozenset({"iat", "exp", "nbf", "auth_time"})
+
+
 @dataclass
 class Verified:
     header: dict[str, Any]
     claims: dict[str, Any]
     checks: list[str]
+
+    @property
+    def readable_claims(self) -> list[tuple[str, str]]:
+        """The claims in a stable order, times also as dates (UTC)."""
+        rows = []
+        for name, value in sorted(self.claims.items()):
+            shown = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+            if name in TIME_CLAIMS and isinstance(value, int):
+                shown += datetime.fromtimestamp(value, timezone.utc).strftime("  (%Y-%m-%d %H:%M:%S UTC)")
+            rows.append((name, shown))
+        return rows
 
 
 def verify_jwt(token: str, keys: jwk.JWKSet, issuer: str, audience: str | None) -> Verified:
