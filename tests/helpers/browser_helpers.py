@@ -13,6 +13,7 @@ mark themselves with ``BROWSER_MARKS``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -128,9 +129,9 @@ def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) ->
         pause = min(pause * 2, 1.0)
 
 
-@pytest.fixture
-def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
-    """The example project, migrated, bootstrapped and serving on a free port."""
+@contextlib.contextmanager
+def running_example(tmp_path: Path) -> Iterator[ExampleServer]:
+    """The example project, migrated, bootstrapped and serving on a free port, files in ``tmp_path``."""
     settings_dir = tmp_path / "settings"
     settings_dir.mkdir()
     (settings_dir / f"{SETTINGS_MODULE}.py").write_text(
@@ -179,6 +180,13 @@ def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
+    """The example project, serving for one test."""
+    with running_example(tmp_path) as server:
+        yield server
 
 
 def start_chromium(workdir: Path, *, javascript: bool = True, console_log: bool = False) -> Any:
