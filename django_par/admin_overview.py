@@ -83,7 +83,7 @@ def hourly(now: datetime) -> list[dict[str, Any]]:
         )
         .order_by()
     )
-    by_bucket = {row["bucket"]: row for row in rows}
+    by_bucket: dict[int, dict[str, Any]] = {row["bucket"]: dict(row) for row in rows}
     empty = {"total": 0, "consumed": 0, "expired_unused": 0}
     return [{"hour": start, **{name: by_bucket.get(n, empty)[name] for name in empty}} for n, start in enumerate(hours)]
 
