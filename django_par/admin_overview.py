@@ -19,6 +19,9 @@ from oauth2_provider.models import get_application_model
 from .models import PushedRequest
 
 State = PushedRequest.State
+# Rows are counted by a NOT NULL column of the index, not the primary key, so that the
+# database can answer from the index alone (PostgreSQL's index-only scan).
+COUNTED = "created_at"
 WINDOW = timedelta(hours=24)
 TOP_CLIENTS = 20
 
@@ -30,11 +33,11 @@ def state_counts(now: datetime) -> dict[str, Any]:
     """Conditional counts: the states as the admin shows them, "expired" derived from expires_at."""
     live = Q(expires_at__gt=now)
     return {
-        "pushed": Count("pk", filter=Q(state=State.PUSHED) & live),
-        "in_use": Count("pk", filter=Q(state=State.IN_USE) & live),
-        "consumed": Count("pk", filter=Q(state=State.CONSUMED)),
-        "expired": Count("pk", filter=~Q(state=State.CONSUMED) & ~live),
-        "total": Count("pk"),
+        "pushed": Count(COUNTED, filter=Q(state=State.PUSHED) & live),
+        "in_use": Count(COUNTED, filter=Q(state=State.IN_USE) & live),
+        "consumed": Count(COUNTED, filter=Q(state=State.CONSUMED)),
+        "expired": Count(COUNTED, filter=~Q(state=State.CONSUMED) & ~live),
+        "total": Count(COUNTED),
     }
 
 
@@ -77,9 +80,9 @@ def hourly(now: datetime) -> list[dict[str, Any]]:
         .annotate(bucket=bucket)
         .values("bucket")
         .annotate(
-            total=Count("pk"),
-            consumed=Count("pk", filter=Q(state=State.CONSUMED)),
-            expired_unused=Count("pk", filter=Q(state=State.PUSHED, expires_at__lte=now)),
+            total=Count(COUNTED),
+            consumed=Count(COUNTED, filter=Q(state=State.CONSUMED)),
+            expired_unused=Count(COUNTED, filter=Q(state=State.PUSHED, expires_at__lte=now)),
         )
         .order_by()
     )
