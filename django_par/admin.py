@@ -209,12 +209,15 @@ def _algorithm_choices(algorithms: list[str] | tuple[str, ...], blank: Any) -> l
 class ClientMetadataForm(_ClientMetadataFormBase):
     # Fields are declared only where the model's default form field is not enough:
     # new model fields appear in the inline without a change here.
-    jwks = JwkSetField(required=False, help_text=ClientMetadata._meta.get_field("jwks").help_text)
+    jwks = JwkSetField(
+        required=False, label=_("JWK Set (jwks)"), help_text=ClientMetadata._meta.get_field("jwks").help_text
+    )
 
     class Meta:
         model = ClientMetadata
         fields = "__all__"
         field_classes = {"jwks_uri": HttpsURLField}
+        labels = {"jwks_uri": _("JWK Set URL (jwks_uri)")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -222,13 +225,13 @@ class ClientMetadataForm(_ClientMetadataFormBase):
         self.fields["request_object_signing_alg"] = forms.ChoiceField(
             required=False,
             choices=_algorithm_choices(par_settings.ASYMMETRIC_SIGNING_ALGS, _("any allowed algorithm")),
-            label=ClientMetadata._meta.get_field("request_object_signing_alg").verbose_name,
+            label=_("Request object signing algorithm"),
             help_text=ClientMetadata._meta.get_field("request_object_signing_alg").help_text,
         )
         self.fields["authorization_signed_response_alg"] = forms.ChoiceField(
             required=False,
             choices=_algorithm_choices(AUTHORIZATION_SIGNING_ALGS, "RS256 (default)"),
-            label=ClientMetadata._meta.get_field("authorization_signed_response_alg").verbose_name,
+            label=_("Authorization response signing algorithm (JARM)"),
             help_text=ClientMetadata._meta.get_field("authorization_signed_response_alg").help_text,
         )
 

@@ -190,3 +190,15 @@ def test_admin_overview_shows_the_chart(example_server: ExampleServer, chromium:
     assert chromium.find_element(By.ID, "par-chart").size["height"] > 100
     chromium.get(example_server.base_url + "/admin/django_par/pushedrequest/")
     assert "in use" in pages.checked("changelist", "pushed authorization request")
+
+    # DOT's application page with the PAR client metadata inline, under the example's CSP.
+    chromium.get(example_server.base_url + "/admin/oauth2_provider/application/?q=private_key_jwt")
+    chromium.find_element(By.CSS_SELECTOR, "#result_list tbody tr a").click()
+    pages.wait_for(lambda d: "Change application" in d.title, "the application's change page")
+    application = pages.checked("application", "Change application")
+    assert "PAR CLIENT METADATA" in application.upper()
+    textarea = chromium.find_element(By.NAME, "par_metadata-0-jwks")
+    chromium.execute_script("arguments[0].scrollIntoView()", textarea)
+    pages.shot("application-inline")
+    jwks = textarea.get_attribute("value")
+    assert '"keys"' in jwks and '"d"' not in jwks  # the registered public key, as indented JSON
