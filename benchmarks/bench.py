@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -96,6 +97,7 @@ TARGETS = [
 SCENARIOS = [
     "floor",
     "push_public",
+    "push_dpop",
     "push_confidential",
     "push_private_key_jwt",
     "push_request_object",
@@ -274,6 +276,30 @@ def assertion_bodies(pem: bytes, count: int, client_id: str, audience: str, base
         return pool.map(_assertion_body, jobs, chunksize=500)
 
 
+def dpop_proofs(count: int, htu: str) -> list[str]:
+    """``count`` DPoP proofs (RFC 9449 §4.2) of one ES256 key for ``htu``, each with its own jti.
+
+    Their iat is now: made right before the scenario that uses them (DPOP_PROOF_MAX_AGE).
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
+    }
+    header = b64url(json.dumps({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}).encode())
+    now = int(time.time())
+    proofs = []
+    for _ in range(count):
+        claims = {"jti": uuid.uuid4().hex, "htm": "POST", "htu": htu, "iat": now}
+        signing_input = f"{header}.{b64url(json.dumps(claims).encode())}"
+        r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        proofs.append(f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}")
+    return proofs
+
+
 # -- processes -----------------------------------------------------------------
 
 
@@ -395,6 +421,8 @@ class Scenario:
     expect_status: int
     expect_text: str
     bodies: list[str] | None = None  # one per request, cycled; None: no body
+    # A header whose value starts each body line, before a tab (a single-use DPoP proof).
+    body_header: str = ""
     authorization: str = ""
     cookie: str = ""
     description: str = ""
@@ -411,6 +439,7 @@ def wrk(scenario: Scenario, port: int, duration: float, bodies_file: Path | None
         "WRK_AUTHORIZATION": scenario.authorization,
         "WRK_COOKIE": scenario.cookie,
         "WRK_EXPECT": scenario.expect_text,
+        "WRK_BODY_HEADER": scenario.body_header,
     }
     args = [
         "wrk",
@@ -573,6 +602,24 @@ class DatabaseRun:
                 bodies=[urllib.parse.urlencode(self.auth_params("demo-public"))],
                 description="PAR push, public client demo-public (client_id only)",
             )
+        if name == "push_dpop":
+            body = urllib.parse.urlencode(self.auth_params("demo-public"))
+            total = warmup_s + CONFIG["duration_s"]
+            count = max(5000, int(expected_rate * total * 1.5) + 2000)
+            started = time.monotonic()
+            proofs = dpop_proofs(count, f"{self.base}{push}")
+            log(f"  signed {count} DPoP proofs in {time.monotonic() - started:.1f} s")
+            return Scenario(
+                name,
+                "POST",
+                push,
+                201,
+                '"request_uri"',
+                bodies=[f"{proof}\t{body}" for proof in proofs],
+                body_header="DPoP",
+                description="PAR push, public client demo-public, with a DPoP proof (ES256, unique jti per request)",
+                extra={"proofs": count},
+            )
         if name == "push_confidential":
             credentials = base64.b64encode(b"demo-confidential:demo-confidential-secret").decode()
             return Scenario(
@@ -660,6 +707,10 @@ class DatabaseRun:
         if scenario.cookie:
             headers["Cookie"] = scenario.cookie
         body = scenario.bodies[0] if scenario.bodies else None
+        if scenario.body_header and body is not None:
+            # A fresh proof: the wrk runs must find every jti of theirs unused.
+            body = body.split("\t", 1)[1]
+            headers[scenario.body_header] = dpop_proofs(1, self.base + scenario.path)[0]
         if scenario.name == "push_private_key_jwt":
             # A fresh assertion: the wrk runs must find every jti of theirs unused.
             _load_signing_key(self.key_pem)

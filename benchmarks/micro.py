@@ -222,12 +222,75 @@ def measure_reverse(calls: int) -> None:
     )
 
 
+def measure_resources(calls: int) -> None:
+    """A protected-resource request (the example's /api/me/): a bearer token, then a DPoP-bound one.
+
+    The DPoP figure includes making the proof (client side, ES256), measured apart
+    and also shown, so that the server's share is the difference.
+    """
+    import hashlib
+    import json
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+    from django.utils import timezone
+    from jwcrypto import jwk, jws
+    from jwcrypto.common import base64url_encode
+    from oauth2_provider.models import get_access_token_model, get_application_model
+
+    from django_par.dpop.binding import bind_access_token
+    from example_project.demo.api import MeView
+
+    application = get_application_model().objects.create(
+        client_id="micro-resources", client_type="public", authorization_grant_type="authorization-code"
+    )
+    user = get_user_model().objects.create(username="micro-resources")
+    expires = timezone.now() + timedelta(hours=1)
+    token_model = get_access_token_model()
+    bearer = token_model.objects.create(
+        user=user, application=application, token="b" * 40, scope="read", expires=expires
+    )
+    bound = token_model.objects.create(
+        user=user, application=application, token="d" * 40, scope="read", expires=expires
+    )
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    bind_access_token(bound, key.thumbprint())
+    ath = base64url_encode(hashlib.sha256(bound.token.encode()).digest())
+    header = json.dumps({"typ": "dpop+jwt", "alg": "ES256", "jwk": json.loads(key.export_public())})
+    url = "http://127.0.0.1/api/me/"
+
+    def proof() -> str:
+        claims = {"jti": str(uuid.uuid4()), "htm": "GET", "htu": url, "iat": int(time.time()), "ath": ath}
+        signed = jws.JWS(json.dumps(claims).encode())
+        signed.add_signature(key, alg="ES256", protected=header)
+        return str(signed.serialize(compact=True))
+
+    view = MeView.as_view()
+    factory = RequestFactory()
+
+    def call(authorization: str, dpop: str | None = None) -> None:
+        headers = {"authorization": authorization} | ({"dpop": dpop} if dpop else {})
+        response = view(factory.get("/api/me/", headers=headers, SERVER_NAME="127.0.0.1"))
+        assert response.status_code == 200, response.content
+
+    print("protected resources (django_par.views.resources, the example's /api/me/)")
+    plain = per_call(lambda: call(f"Bearer {bearer.token}"), calls)
+    report("Bearer token", plain)
+    making = per_call(proof, calls)
+    report("making an ES256 proof (client side)", making)
+    dpop = per_call(lambda: call(f"DPoP {bound.token}", proof()), calls)
+    report("DPoP-bound token with a proof (proof making included)", dpop)
+    report("  server's DPoP share (difference, proof making excluded)", dpop - plain - making)
+
+
 SECTIONS: dict[str, Callable[[int], None]] = {
     "inserts": measure_inserts,
     "client-cache": measure_client_cache,
     "secret-cache": measure_secret_cache,
     "key-sets": measure_key_sets,
     "reverse": measure_reverse,
+    "resources": measure_resources,
 }
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 from . import fapi2
-from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, RATE_KEYS, SETTINGS
+from .conf import DEFAULTS, IMPORT_PATH_KEYS, LIFETIME_RANGES, RATE_KEYS, SETTINGS, par_settings
 
 # DOT's own PAR (unreleased at the time of writing): its URL name and its
 # OAUTH2_PROVIDER["PAR_..."] switches.
@@ -153,6 +153,26 @@ def check_dot_builtin_par(app_configs: Iterable[Any] | None = None, **kwargs: An
             f"django-oauth-toolkit's own PAR is enabled ({', '.join(enabled)}) beside django_par.",
             hint="Use one PAR implementation: turn DOT's off or remove django_par.",
             id="django_par.E005",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_dpop_validator(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """E010: DPoP required (DPOP_BOUND_ACCESS_TOKENS or FAPI 2.0) while DOT's validator cannot bind tokens."""
+    if not (par_settings.get("DPOP_BOUND_ACCESS_TOKENS") is True or par_settings.get("FAPI2_SECURITY_PROFILE") is True):
+        return []
+    from .dpop.grants import supported
+
+    if supported():
+        return []
+    return [
+        Error(
+            "DPoP-bound access tokens are required (DPOP_BOUND_ACCESS_TOKENS or FAPI2_SECURITY_PROFILE), but "
+            "DOT's OAUTH2_VALIDATOR_CLASS does not bind tokens to DPoP keys: no token could be issued.",
+            hint='Set OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.clients.validator.OAuth2Validator" '
+            "or put django_par.dot.DPoPValidatorMixin in front of your validator.",
+            id="django_par.E010",
         )
     ]
 

@@ -136,6 +136,19 @@ SETTINGS: dict[str, Setting] = {
     "MAX_OUTSTANDING_REQUEST_URIS": Setting(None, int),
     # The FAPI 2.0 Security Profile (django_par.fapi2 holds every rule it turns on).
     "FAPI2_SECURITY_PROFILE": Setting(False, bool),
+    # -- DPoP (RFC 9449; django_par.dpop, docs/dpop.md) --
+    # Algorithms accepted for DPoP proofs: asymmetric only (never "none" nor HMAC, §4.2).
+    "DPOP_SIGNING_ALGS": Setting(
+        ["ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA"], list
+    ),
+    # Oldest accepted proof, in seconds since its iat (§4.3 step 11); CLOCK_SKEW is added both ways.
+    "DPOP_PROOF_MAX_AGE": Setting(60, int, seconds=(1, 600)),
+    # Require a server nonce in proofs at the PAR and token endpoints (§8).
+    "DPOP_NONCES": Setting(False, bool),
+    # Seconds one nonce is current; the previous one is still accepted for as long.
+    "DPOP_NONCE_LIFETIME": Setting(300, int, seconds=(10, 86400)),
+    # Require DPoP-bound access tokens of every client; ClientMetadata.dpop_bound_access_tokens per client.
+    "DPOP_BOUND_ACCESS_TOKENS": Setting(False, bool),
 }
 
 DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
@@ -193,6 +206,11 @@ class ParSettings:
     SLOW_HASH_RATE_PER_ADDRESS: str | None
     PUSH_RATE_LIMIT: str | None
     MAX_OUTSTANDING_REQUEST_URIS: int | None
+    DPOP_SIGNING_ALGS: list[str]
+    DPOP_PROOF_MAX_AGE: int
+    DPOP_NONCES: bool
+    DPOP_NONCE_LIFETIME: int
+    DPOP_BOUND_ACCESS_TOKENS: bool
 
     def __init__(self) -> None:
         self._user_settings: dict[str, Any] | None = None

@@ -9,7 +9,8 @@ upgrade is checked in one file.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,10 +24,10 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.common import urldecode
 from oauthlib.oauth2 import FatalClientError as OAuthlibFatalClientError
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, OAuth2Error
 from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
-from .errors import OAuthlibError
+from .errors import OAuthError, OAuthlibError
 
 # Clearer descriptions for oauthlib errors that come without a specific one.
 ERROR_DESCRIPTIONS = {
@@ -133,6 +134,18 @@ def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[st
     return any(token.allow_scopes(scopes) for token in tokens)
 
 
+def verify_resource_request(request: HttpRequest, scopes: list[str]) -> tuple[bool, Any]:
+    """DOT's check of a protected-resource request's bearer token, as its ``ProtectedResourceMixin`` does.
+
+    Returns oauthlib's verdict and its request, which carries ``user`` and
+    ``access_token`` when valid, ``oauth2_error`` (if DOT set one) when not.
+    """
+    try:
+        return OAuthLibMixin.get_oauthlib_core().verify_request(request, scopes=scopes)  # type: ignore[no-any-return]
+    except ValueError:  # oauthlib's strict query decoder: a malformed query is no valid request
+        return False, None
+
+
 def oauthlib_can_parse(query: str) -> bool:
     """Whether oauthlib's strict decoder takes this query (RFC 3986 characters, well-formed percent escapes)."""
     try:
@@ -165,3 +178,119 @@ class _RebuiltRequest(HttpRequest):
         # As WSGIRequest does: the scheme of the original request (DOT marks a secure one too).
         secure = self.META.get("wsgi.url_scheme") == "https" or bool(self.META.get("X_DJANGO_OAUTH_TOOLKIT_SECURE"))
         return "https" if secure else "http"
+
+
+@contextmanager
+def as_oauthlib_error(request: OAuthlibRequest) -> Iterator[None]:
+    """django_par's OAuth errors raised inside oauthlib's flow, as oauthlib errors keeping code and status."""
+    try:
+        yield
+    except OAuthError as error:
+        raise CustomOAuth2Error(
+            error=error.error, description=error.description, status_code=error.status, request=request
+        ) from None
+
+
+class DPoPValidatorMixin:
+    """DPoP (RFC 9449 §5, §10) in DOT's validator; the rules are in :mod:`django_par.dpop.grants`.
+
+    Besides oauthlib's public validator hooks it overrides three of DOT's private ones,
+    present with the same signatures from DOT 3.0 to 3.4, because they hold the rows
+    just created: ``_create_authorization_code``, ``_create_access_token`` and
+    ``_create_refresh_token``; and it calls ``_load_access_token`` (DOT 3.0 to 3.4)
+    for the access token DOT re-issues within its refresh-token grace period.
+    """
+
+    def validate_grant_type(
+        self, client_id: str, grant_type: str, client: Any, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> bool:
+        from .dpop import grants
+
+        if not super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        with as_oauthlib_error(request):
+            grants.check_token_request(client)
+        return True
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> bool:
+        from .dpop import binding, grants
+
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        # Before the code is spent: a wrong or missing proof leaves it to its rightful holder.
+        with as_oauthlib_error(request):
+            grants.check_bound(binding.code_jkt(code, client), "authorization code")
+        return True
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> bool:
+        from .dpop import binding, grants
+
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        with as_oauthlib_error(request):
+            grants.check_bound(binding.refresh_token_jkt(request.refresh_token_instance), "refresh token")
+        return True
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: OAuthlibRequest) -> bool:
+        """At a protected resource: a DPoP-bound token only with a proof by its key (RFC 9449 §7.2).
+
+        Every resource view of DOT's (``ProtectedResourceView``, ``protected_resource``, DRF's
+        ``OAuth2Authentication``, userinfo) asks here, so none takes a bound token as a bearer
+        token. django_par's resource views verify the proof first and pass its key on in the
+        headers (:func:`django_par.dpop.resources.accept_dpop_authorization`).
+        """
+        from .dpop.resources import check_token_binding, proof_jkt
+
+        if not super().validate_bearer_token(token, scopes, request):  # type: ignore[misc]
+            return False
+        try:
+            check_token_binding(request.access_token, proof_jkt(request.headers))
+        except OAuthError as error:
+            request.oauth2_error = error.as_dict()
+            return False
+        return True
+
+    def save_bearer_token(self, token: dict[str, Any], request: OAuthlibRequest, *args: Any, **kwargs: Any) -> Any:
+        from .dpop import grants
+
+        saved = super().save_bearer_token(token, request, *args, **kwargs)  # type: ignore[misc]
+        if grants.presented() is not None and token.get("token_type") != "DPoP" and "access_token" in token:
+            # Within DOT's refresh-token grace period DOT hands out the access token it issued
+            # before (no _create_access_token): its type is what its binding says.
+            grants.access_token_reissued(self._load_access_token(token["access_token"]), token)  # type: ignore[attr-defined]
+        return saved
+
+    def _create_authorization_code(self, request: OAuthlibRequest, code: Any, expires: Any = None) -> Any:
+        from .dpop import grants
+
+        # The query only: for a pushed request DOT's view was given the stored parameters
+        # there, and a consent form body must not rebind the code.
+        with as_oauthlib_error(request):
+            jkt = grants.code_binding(dict(urldecode(request.uri_query)))
+        grant = super()._create_authorization_code(request, code, expires)  # type: ignore[misc]
+        grants.grant_created(grant, jkt)
+        return grant
+
+    def _create_access_token(
+        self, expires: Any, request: OAuthlibRequest, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> Any:
+        from .dpop import grants
+
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)  # type: ignore[misc]
+        grants.access_token_created(access_token, token)
+        return access_token
+
+    def _create_refresh_token(
+        self, request: OAuthlibRequest, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> Any:
+        from .dpop import grants
+
+        refresh_token = super()._create_refresh_token(  # type: ignore[misc]
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        grants.refresh_token_created(refresh_token, request.client)
+        return refresh_token

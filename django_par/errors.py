@@ -53,6 +53,22 @@ class InvalidRequestUri(OAuthError):
     error = "invalid_request_uri"
 
 
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5, §7.1: the DPoP proof is missing where required, malformed, or does not check out."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """RFC 9449 §8: the proof must carry the server's current nonce, given in the DPoP-Nonce header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, description: str, *, nonce: str) -> None:
+        super().__init__(description, headers={"DPoP-Nonce": nonce})
+        self.nonce = nonce
+
+
 class RequestTooLarge(InvalidRequest):
     status = 413
 

@@ -18,6 +18,10 @@ from .errors import InvalidRequest, UnsupportedResponseType
 FAPI2_MAX_REQUEST_URI_LIFETIME = 599
 # FAPI 2.0 §5.3.2.1: the client authenticates with private_key_jwt (or mTLS, which django_par lacks).
 FAPI2_AUTH_METHOD = "private_key_jwt"
+# FAPI 2.0 §5.3.2.1: JWTs with iat/nbf up to 10 s in the future are accepted, more than 60 s refused.
+FAPI2_CLOCK_SKEW_RANGE = (10, 60)
+# FAPI 2.0 §5.4.1: JWS signatures use PS256, ES256 or EdDSA (Ed25519) only.
+FAPI2_SIGNING_ALGS = ("PS256", "ES256", "EdDSA")
 
 
 def enabled() -> bool:
@@ -39,6 +43,21 @@ def assertion_audience_issuer_only() -> bool:
     return enabled()
 
 
+def dpop_required() -> bool:
+    # FAPI 2.0 §5.3.2.1: sender-constrained access tokens (DPoP here; mTLS is not offered).
+    return enabled()
+
+
+def dpop_bound_codes_required() -> bool:
+    # FAPI 2.0 §5.3.2.2: authorization codes bound to the DPoP key (RFC 9449 §10).
+    return enabled()
+
+
+def signing_algorithms(algs: list[str]) -> list[str]:
+    """The algorithms a client may sign with (DPoP proofs): under FAPI 2.0, those of §5.4.1 only."""
+    return [alg for alg in algs if alg in FAPI2_SIGNING_ALGS] if enabled() else algs
+
+
 def check_push(params: Mapping[str, str]) -> None:
     """FAPI 2.0 §5.3.2.2's rules on the pushed parameters."""
     if not enabled():
@@ -57,7 +76,7 @@ def supported_auth_methods(methods: list[str]) -> list[str]:
 
 
 def configuration_errors() -> list[CheckMessage]:
-    """System checks E006 and E007: a FAPI 2.0 server that could not keep the profile."""
+    """System checks E006, E007 and E011: a FAPI 2.0 server that could not keep the profile."""
     if not enabled():
         return []
     errors: list[CheckMessage] = []
@@ -66,6 +85,17 @@ def configuration_errors() -> list[CheckMessage]:
     if isinstance(lifetime, int) and lifetime > FAPI2_MAX_REQUEST_URI_LIFETIME:
         errors.append(
             Error("FAPI2_SECURITY_PROFILE needs REQUEST_URI_LIFETIME under 600 seconds.", id="django_par.E006")
+        )
+    skew = par_settings.get("CLOCK_SKEW")
+    low, high = FAPI2_CLOCK_SKEW_RANGE
+    # A skew that is not a number is reported by E004.
+    if isinstance(skew, int) and not low <= skew <= high:
+        errors.append(
+            Error(
+                f"FAPI2_SECURITY_PROFILE needs CLOCK_SKEW from {low} to {high} seconds: JWTs issued up to "
+                f"{low} s in the future must be accepted, more than {high} s refused.",
+                id="django_par.E011",
+            )
         )
     from oauth2_provider.settings import oauth2_settings
 

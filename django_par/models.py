@@ -123,6 +123,11 @@ class ClientMetadata(models.Model):
         help_text=_("Most unused request_uri values this client may hold; blank: MAX_OUTSTANDING_REQUEST_URIS."),
     )
 
+    dpop_bound_access_tokens = models.BooleanField(
+        default=False,
+        help_text=_("Require DPoP (RFC 9449): this client's access tokens are always bound to its DPoP key."),
+    )
+
     class Meta:
         verbose_name = _("PAR client metadata")
         verbose_name_plural = _("PAR client metadata")
@@ -170,3 +175,45 @@ class UsedAssertion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_digest[:12]}…"
+
+
+class DPoPBinding(models.Model):
+    """The DPoP key a DOT authorization code, access token or refresh token is bound to (RFC 9449).
+
+    DOT's models have no field for it: one row beside the token, naming it by a
+    one-to-one key (unique, so indexed for the lookup on every protected request),
+    deleted with it. Exactly one of the three is set. Read and written through
+    :mod:`django_par.dpop.binding`.
+    """
+
+    jkt = models.CharField(max_length=43, help_text=_("The key's RFC 7638 SHA-256 thumbprint, base64url."))
+    access_token = models.OneToOneField(
+        oauth2_settings.ACCESS_TOKEN_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dpop_binding",
+    )
+    refresh_token = models.OneToOneField(
+        oauth2_settings.REFRESH_TOKEN_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dpop_binding",
+    )
+    grant = models.OneToOneField(
+        oauth2_settings.GRANT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dpop_binding",
+    )
+
+    objects: models.Manager[DPoPBinding] = models.Manager()
+
+    class Meta:
+        verbose_name = _("DPoP binding")
+        verbose_name_plural = _("DPoP bindings")
+
+    def __str__(self) -> str:
+        return f"DPoP {self.jkt[:12]}…"

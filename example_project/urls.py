@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from example_project.demo.api import MeView
 from example_project.demo.views import callback, exchange, home, start
 
 urlpatterns = [
@@ -15,4 +16,6 @@ urlpatterns = [
     path("demo/start/<slug:slug>/", start, name="demo-start"),
     path("demo/callback/", callback, name="demo-callback"),
     path("demo/exchange/", exchange, name="demo-exchange"),
+    # A protected API taking bearer and DPoP-bound access tokens.
+    path("api/me/", MeView.as_view(), name="demo-api-me"),
 ]

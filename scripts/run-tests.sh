@@ -9,7 +9,8 @@
 # Every argument goes to tox unchanged; arguments after `--` reach pytest.
 # Steps: (1) make pyenv's Pythons 3.10-3.13 visible, (2) scripts/services.sh
 # installs missing Debian packages and starts PostgreSQL, MariaDB and Redis if
-# they are down, (3) tox is installed into .venv-tools/ if missing, (4) tox
+# they are down, (3) tox is installed into .venv-tools/ if missing, (3b) npm ci
+# installs Node's openid-client for its interop test, (4) tox
 # runs, (5) the pytest results of every env are added up. Exits non-zero if
 # anything fails, including an env whose pytest collected no tests.
 # Env: DJANGO_PAR_SKIP_SERVICES=1 skips step (2); see scripts/services.sh.
@@ -56,6 +57,17 @@ if ! "$TOOLS/bin/tox" --version >/dev/null 2>&1; then
     "$TOOLS/bin/python" -m pip install -q 'tox>=4.11,<5'
 fi
 log "$("$TOOLS/bin/tox" --version)"
+
+# (3b) Node's openid-client for tests/interop/test_openid_client.py, from the committed lock file.
+NODE_DIR="$ROOT/tests/interop/node"
+if command -v npm >/dev/null 2>&1; then
+    if [ ! -d "$NODE_DIR/node_modules/openid-client" ] || [ "$NODE_DIR/package-lock.json" -nt "$NODE_DIR/node_modules" ]; then
+        log "installing openid-client (npm ci in tests/interop/node)"
+        npm ci --prefix "$NODE_DIR" --no-audit --no-fund --silent
+    fi
+else
+    log "npm not found: tests/interop/test_openid_client.py will be skipped (it fails under CI)"
+fi
 
 # (4) tox. Each env's pytest writes a JUnit report into .tox/junit/.
 JUNIT="$ROOT/.tox/junit"

@@ -17,6 +17,7 @@ from jwcrypto import jwk
 from django_par import checks
 from django_par.models import PushedRequest
 from tests.conftest import assert_oauth_error, basic_auth, code_request
+from tests.dpop.helpers import dpop_key, proof, thumbprint
 from tests.helpers.factories import CLIENT_SECRET, PlainSecretApplicationFactory, PublicApplicationFactory, UserFactory
 from tests.helpers.flow_helpers import (
     AUTHORIZE_PATH,
@@ -51,6 +52,9 @@ pytestmark = pytest.mark.django_db
 
 KEY = private_key("EC")
 FAPI2 = {"FAPI2_SECURITY_PROFILE": True}
+# FAPI 2.0 binds every code to a DPoP key (RFC 9449 §10): the client's, named at the push.
+DPOP_KEY = dpop_key("fapi2")
+DPOP_JKT = thumbprint(DPOP_KEY)
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +70,7 @@ def app(db: None) -> Any:
 
 def fapi_push(client: Client, application: Any, aud: str = ISSUER, **overrides: str | None) -> Any:
     """A push authenticated with private_key_jwt; ``overrides`` change the code request (None drops)."""
-    params = code_request(application, **overrides)
+    params = code_request(application, **{"dpop_jkt": DPOP_JKT, **overrides})
     return push_form(client, {**params, **assertion_params(client_assertion(application.client_id, KEY, aud=aud))})
 
 
@@ -77,7 +81,7 @@ class TestPush:
         assert row.parameters["code_challenge_method"] == "S256"
 
     def test_compliant_request_object_is_accepted(self, client, app):
-        form = {"request": sign(request_object_claims(app.client_id), KEY, "ES256")}
+        form = {"request": sign(request_object_claims(app.client_id, dpop_jkt=DPOP_JKT), KEY, "ES256")}
         form.update(assertion_params(client_assertion(app.client_id, KEY)))
 
         assert_pushed(push_form(client, form))
@@ -202,7 +206,7 @@ class TestAuthorizationEndpoint:
         assert response["Location"].startswith("/accounts/login/")
 
     def test_pushed_request_is_served(self, client, app):
-        request_uri = pkj_push(client, app, KEY, aud=ISSUER)
+        request_uri = pkj_push(client, app, KEY, aud=ISSUER, dpop_jkt=DPOP_JKT)
 
         response = client.get(authorize_url(app, request_uri))
 
@@ -210,14 +214,16 @@ class TestAuthorizationEndpoint:
 
     @pytest.mark.usefixtures("assertion_validator")
     def test_full_flow_with_private_key_jwt_at_the_token_endpoint(self, client, app, user):
-        request_uri = pkj_push(client, app, KEY, aud=ISSUER)
+        request_uri = pkj_push(client, app, KEY, aud=ISSUER, dpop_jkt=DPOP_JKT)
         code = log_in_and_consent(Browser(), user, app, request_uri)
 
         token = client_assertion(app.client_id, KEY, aud=ISSUER)
-        response = token_request(client, code_grant(code, **assertion_params(token)))
+        dpop = proof(DPOP_KEY, htu=TOKEN_ENDPOINT)
+        response = token_request(client, code_grant(code, **assertion_params(token)), DPoP=dpop)
 
         assert response.status_code == 200, response.content
         assert response.json()["access_token"]
+        assert response.json()["token_type"] == "DPoP"
 
 
 @pytest.mark.usefixtures("assertion_validator")

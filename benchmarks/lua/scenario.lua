@@ -6,6 +6,8 @@
 --                     every WRK_THREADS-th line and cycles through them (bodies
 --                     that may be used once, e.g. client assertions with a jti)
 --   WRK_THREADS       wrk's -t, to split WRK_BODIES between threads
+--   WRK_BODY_HEADER   a header whose value starts each WRK_BODIES line, before a
+--                     tab (optional; e.g. a single-use DPoP proof)
 --   WRK_AUTHORIZATION value of an Authorization header (optional)
 --   WRK_COOKIE        value of a Cookie header (optional)
 --   WRK_EXPECT        a string every good response body contains (optional)
@@ -22,6 +24,8 @@ function setup(thread)
 end
 
 local bodies = {}
+local body_headers = {}
+local body_header = os.getenv("WRK_BODY_HEADER") or ""
 local next_body = 1
 local method = os.getenv("WRK_METHOD") or "GET"
 local path = os.getenv("WRK_PATH") or "/"
@@ -40,6 +44,11 @@ function init(args)
       local i = 0
       for line in io.lines(file_name) do
          if i % nthreads == thread_id then
+            if body_header ~= "" then
+               local tab = string.find(line, "\t", 1, true)
+               table.insert(body_headers, string.sub(line, 1, tab - 1))
+               line = string.sub(line, tab + 1)
+            end
             table.insert(bodies, line)
          end
          i = i + 1
@@ -60,6 +69,9 @@ function request()
    local body = nil
    if #bodies > 0 then
       body = bodies[next_body]
+      if body_header ~= "" then
+         headers[body_header] = body_headers[next_body]
+      end
       next_body = next_body + 1
       if next_body > #bodies then
          next_body = 1

@@ -144,8 +144,19 @@ def _path(name: str, urlconf: Any, prefix: str) -> str | None:
 
 def remember_jti(client_id: str, jti: str, exp: float) -> None:
     """Record the assertion's jti until it expires; a second use is a replay."""
-    digest = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
-    expires_at = datetime.fromtimestamp(exp + par_settings.CLOCK_SKEW, tz=dt_timezone.utc)
+    if not use_once(f"{client_id}\x00{jti}", exp + par_settings.CLOCK_SKEW):
+        raise InvalidClient("Invalid client assertion: this jti was used before.")
+
+
+def use_once(key: str, until: float) -> bool:
+    """Record ``key`` as used until the timestamp ``until``; False when it was recorded before.
+
+    The replay store of every single-use JWT (client assertions here, DPoP proofs in
+    :mod:`django_par.dpop.proofs`): a unique row, so the database refuses a second
+    use from any process. Callers keep their keys apart by their form.
+    """
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    expires_at = datetime.fromtimestamp(until, tz=dt_timezone.utc)
     used = UsedAssertion(key_digest=digest, expires_at=expires_at)
     using = router.db_for_write(UsedAssertion)
     # Inside a transaction (ATOMIC_REQUESTS) a savepoint keeps it usable after a replay;
@@ -155,7 +166,8 @@ def remember_jti(client_id: str, jti: str, exp: float) -> None:
         with transaction.atomic(using=using) if in_transaction else nullcontext():
             insert(used)
     except IntegrityError:
-        raise InvalidClient("Invalid client assertion: this jti was used before.") from None
+        return False
+    return True
 
 
 class PrivateKeyJwt(ClientAssertionBackend):

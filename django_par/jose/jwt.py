@@ -20,7 +20,10 @@ what jwcrypto does not do, or does not do safely on hostile input:
   carry today.
 
 What differs between the two kinds of JWT is a :class:`Profile`, kept by the
-module that owns those rules.
+module that owns those rules. DPoP proofs (RFC 9449) carry their key in the
+header and have neither ``aud`` nor ``exp``, which a Profile requires: they use
+:func:`parse`, :func:`check_signature` and :func:`number_claim` directly, the
+claim rules living in :mod:`django_par.dpop.proofs`.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +45,22 @@ from ..bounded_json import InvalidJson, JsonSyntaxError, client_json
 from ..conf import par_settings
 from .fetch import KeyLookupError
 
-__all__ = ["ClientClaims", "JwtError", "KeySource", "Profile", "UnverifiedJwt", "VerifiedJwt", "parse", "verify"]
+__all__ = [
+    "ClientClaims",
+    "JwtError",
+    "KeySource",
+    "Profile",
+    "UnverifiedJwt",
+    "VerifiedJwt",
+    "check_signature",
+    "number_claim",
+    "parse",
+    "verify",
+]
 
-# ``key_set(refresh)``: the keys that may sign; called with ``refresh=True`` once for an unknown kid.
-KeySource = Callable[[bool], jwk.JWKSet]
+# ``key_set(refresh)``: the keys that may sign (a JWKSet, or any iterable of JWKs); called with
+# ``refresh=True`` once for an unknown kid.
+KeySource = Callable[[bool], Iterable[jwk.JWK]]
 
 # RFC 7515 §7.1: BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature), unpadded (§2).
 # Checked first: jwcrypto would also take the JSON serialization (§7.2), which a JWT never uses (RFC 7519 §1).
@@ -155,6 +170,16 @@ def verify(
     return VerifiedJwt(claims, exp)
 
 
+def check_signature(parsed: UnverifiedJwt, algorithms: Collection[str], key_set: KeySource) -> None:
+    """Raise JwtError unless one of the keys signed ``parsed`` with its ``alg``, one of ``algorithms``."""
+    _check_signature(parsed, algorithms, key_set)
+
+
+def number_claim(claims: dict[str, Any], name: str) -> float | None:
+    """A finite numeric claim (a NumericDate, RFC 7519 §2), or None when absent; JwtError otherwise."""
+    return _number(claims, name)
+
+
 def _check_signature(parsed: UnverifiedJwt, algorithms: Collection[str], key_set: KeySource) -> None:
     alg = parsed.header.get("alg")
     # RFC 8725 §3.1: only the algorithms allowed for this JWT, never "none".
@@ -207,7 +232,7 @@ def _deserialized(token: str) -> JWS:
     return signed
 
 
-def _candidates(keys: jwk.JWKSet, kid: Any, alg: str) -> list[jwk.JWK]:
+def _candidates(keys: Iterable[jwk.JWK], kid: Any, alg: str) -> list[jwk.JWK]:
     """The keys named by ``kid`` (every key without one) that are not bound to another algorithm.
 
     RFC 7517 §4.4: a key's ``alg`` is the algorithm it is meant for; jwcrypto does

@@ -2,9 +2,11 @@
 
 1. read the form body strictly (:mod:`.form`);
 2. authenticate the client (:mod:`django_par.clients.pipeline`), RFC 9126 §2, and hold it to its
-   push rate (:mod:`django_par.limits`), §2.3;
+   push rate (:mod:`django_par.limits`), §2.3; verify its DPoP proof, if any (RFC 9449 §10,
+   :mod:`django_par.dpop`);
 3. refuse ``request_uri`` (§2.1), take a signed request object's claims (§3, :mod:`.request_objects`);
-4. apply FAPI 2.0 (:mod:`django_par.fapi2`) and the parameter rules, then DOT's validation (:mod:`.parameters`);
+4. apply FAPI 2.0 (:mod:`django_par.fapi2`) and the parameter rules, then DOT's validation (:mod:`.parameters`),
+   and bind the request to the proof's key or its ``dpop_jkt`` (RFC 9449 §10);
 5. store the request and issue its request_uri (:mod:`django_par.flow.lifecycle`), §2.2, unless
    the client holds its limit of unused ones (§2.3).
 """
@@ -17,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from .. import fapi2, limits
 from ..clients.pipeline import authenticate_client
+from ..dpop import grants
 from ..errors import InvalidRequest
 from ..flow.lifecycle import PushResult, store_pushed_request
 from ..flow.stores import get_store
@@ -35,6 +38,8 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     client = authenticate_client(request, params)
     # RFC 9126 §2.3: 429 over the client's rate; after authentication, so only the client spends it.
     limits.check_push_rate(client.application)
+    # RFC 9449 §10: the proof is checked (and its jti spent) before anything is stored.
+    proof = grants.request_proof(request)
     if "request_uri" in params:
         # RFC 9126 §2.1: the request_uri parameter MUST NOT be provided in a push.
         raise InvalidRequest("request_uri must not be sent to the pushed authorization request endpoint.")
@@ -46,6 +51,9 @@ def push_authorization_request(request: HttpRequest) -> PushResult:
     params["client_id"] = client.application.client_id
     fapi2.check_push(params)
     parameters = validate_pushed_parameters(request, params, client.application)
+    jkt = grants.push_binding(proof, params)
+    if jkt is not None:
+        parameters["dpop_jkt"] = jkt
     limit = limits.outstanding_limit(client.application)
     if limit is None:
         return store_pushed_request(request, client.application, parameters)

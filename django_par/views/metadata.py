@@ -14,6 +14,8 @@ from .. import fapi2
 from ..clients.pipeline import get_backends
 from ..clients.validator import ClientAuthenticationMixin
 from ..conf import par_settings
+from ..dpop import grants as dpop_grants
+from ..dpop.proofs import allowed_algorithms as dpop_signing_algs
 from ..flow.delivery import AUTHORIZATION_SIGNING_ALGS, RESPONSE_MODES
 from ..flow.lifecycle import par_required_for_every_client
 
@@ -40,6 +42,9 @@ def par_metadata(request: HttpRequest) -> dict[str, Any]:
         "authorization_signing_alg_values_supported": list(AUTHORIZATION_SIGNING_ALGS),
         "authorization_response_iss_parameter_supported": True,
     }
+    if dpop_grants.supported():
+        # RFC 9449 §5.1.
+        document["dpop_signing_alg_values_supported"] = dpop_signing_algs()
     if signing_algs:
         document["token_endpoint_auth_signing_alg_values_supported"] = signing_algs
     return document

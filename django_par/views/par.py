@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from ..dpop import nonces
 from ..errors import MethodNotAllowed, OAuthError
 from ..push.pipeline import push_authorization_request
 from .reports import hide_credentials_in_reports
@@ -30,7 +31,11 @@ class PushedAuthorizationRequestView(View):
         except OAuthError as error:
             return json_error_response(error)
         body = {"request_uri": result.request_uri, "expires_in": result.expires_in}
-        return no_store(JsonResponse(body, status=201))
+        response = JsonResponse(body, status=201)
+        # RFC 9449 §8.2: a fresh nonce with every answer while nonces are on.
+        for name, value in nonces.nonce_headers().items():
+            response[name] = value
+        return no_store(response)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = json_error_response(MethodNotAllowed("The PAR endpoint accepts only POST."))

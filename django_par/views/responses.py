@@ -7,6 +7,7 @@ import secrets
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from ..dpop.resources import challenge
 from ..errors import OAuthError
 from .error_pages import client_link, error_page
 
@@ -51,3 +52,21 @@ def page_csp(nonce: str) -> str:
         f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
         "base-uri 'none'; frame-ancestors 'none'"
     )
+
+
+# RFC 6750 §3.1: a request without the needed scope is forbidden, a malformed one bad; the rest is 401.
+_RESOURCE_STATUS = {"insufficient_scope": 403, "invalid_request": 400}
+
+
+def resource_error_response(error: OAuthError, scheme: str) -> HttpResponse:
+    """A protected resource's refusal (RFC 6750 §3, RFC 9449 §7.1), with its ``WWW-Authenticate`` challenge.
+
+    ``scheme`` is the Authorization scheme the client used ("bearer", "dpop" or ""). A DPoP
+    proof error is an authentication failure here (401), where the token endpoint says 400.
+    """
+    status = error.status if error.status >= 500 else _RESOURCE_STATUS.get(error.error, 401)
+    response = JsonResponse(error.as_dict(), status=status)
+    for name, value in error.headers.items():
+        response[name] = value
+    response["WWW-Authenticate"] = challenge(error, scheme)
+    return no_store(response)

@@ -9,8 +9,10 @@ only, and with ``DEBUG`` off only; a body in another charset than UTF-8 is
 refused before Django decodes it with the codec that charset names; and it
 answers 429 when client authentication is over a limit of
 :mod:`django_par.limits` (raised inside oauthlib, see
-:func:`django_par.clients.validator.answering_too_many_requests`). It is also
-where later token-endpoint work (DPoP) hooks in.
+:func:`django_par.clients.validator.answering_too_many_requests`). A DPoP proof
+(RFC 9449 §5) is verified here, before DOT reads anything, and handed to DOT's
+validator (:func:`django_par.dpop.grants.presenting`), which binds what it
+issues to the proof's key; a refused proof spends no code.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.views import TokenView as DotTokenView
 
 from ..clients.validator import answering_too_many_requests
+from ..dpop import grants, nonces
 from ..errors import OAuthError
 from ..push.form import read_post
 from .reports import hide_credentials_in_reports
@@ -57,10 +60,16 @@ class TokenView(DotTokenView):
         try:
             # Before DOT reads request.POST: its errors as OAuth errors, and never the codec a charset names.
             read_post(request)
-            with answering_too_many_requests():
-                return super().post(request, *args, **kwargs)  # type: ignore[no-any-return]
-        except OAuthError as error:  # a body refused by read_post, or TooManyRequests from the validator
+            proof = grants.request_proof(request)
+            with answering_too_many_requests(), grants.presenting(proof):
+                response: HttpResponse = super().post(request, *args, **kwargs)
+        except OAuthError as error:  # a body refused by read_post, a DPoP proof refused, or TooManyRequests
             return json_error_response(error)
+        if response.status_code == 200:
+            # RFC 9449 §8.2: a fresh nonce with every answer while nonces are on.
+            for name, value in nonces.nonce_headers().items():
+                response[name] = value
+        return response
 
     def create_token_response(self, request: HttpRequest) -> Any:
         # DOT's sensitive_post_parameters (on post in 3.0, on the grant's response in 3.4)

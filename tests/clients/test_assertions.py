@@ -192,8 +192,10 @@ class TestAudienceIssuerOnly:
         ids=["setting", "fapi2"],
     )
     def test_issuer_is_accepted(self, client, ec_client, setting):
+        token = client_assertion(ec_client.client_id, aud=ISSUER)
         with override_settings(DJANGO_PAR=setting):
-            assert_pushed(push_assertion(client, ec_client, client_assertion(ec_client.client_id, aud=ISSUER)))
+            # FAPI 2.0 binds the request to a DPoP key (RFC 9449 §10).
+            assert_pushed(push_assertion(client, ec_client, token, dpop_jkt="A" * 43))
 
     @pytest.mark.parametrize("aud", [TOKEN_ENDPOINT, PAR_ENDPOINT])
     @pytest.mark.parametrize(

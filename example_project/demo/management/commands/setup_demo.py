@@ -47,6 +47,9 @@ class Command(BaseCommand):
                 "jwks": client_public_jwks(settings.DEMO_RP_PRIVATE_KEY),
             },
         )
+        # A public client whose access tokens are always DPoP-bound (RFC 9449), as AT Protocol clients are.
+        dpop = self.create_client("demo-dpop", "Demo DPoP client", redirect_uris)
+        ClientMetadata.objects.update_or_create(application=dpop, defaults={"dpop_bound_access_tokens": True})
         self.print_instructions(f"http://127.0.0.1:{port}", redirect_uris)
 
     def create_user(self):
@@ -112,6 +115,8 @@ django-par example identity provider: {base_url}/
                  demo-public        public: no secret, send -d client_id=demo-public instead of -u
                  demo-trusted       secret {TRUSTED_SECRET}, skips the consent page
                  demo-private-key-jwt  private_key_jwt with the key in example_project/demo-rp.key
+                 demo-dpop          public, DPoP-bound tokens (RFC 9449): push and redeem with a DPoP proof
+  Protected API  {base_url}/api/me/  (scope read; Bearer, or DPoP with a proof for a bound token)
   Redirect URIs  {"  ".join(redirect_uris)}
 
 1. Push an authorization request; the answer is 201 with a request_uri:
