@@ -13,6 +13,9 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from jwcrypto import jwk
 
 from django_par.admin import ClientMetadataForm, ClientMetadataInline, local_time
@@ -281,3 +284,36 @@ class TestOverview:
             PushedRequestFactory(application=ConfidentialApplicationFactory(client_id=f"c{n}"))
         with django_assert_num_queries(4):  # states, clients, their client_ids, hours
             overview_context(now)
+
+
+# -- the JWK Set rule on any JSON an operator may paste ------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+key_like = st.fixed_dictionaries(
+    {"kty": st.sampled_from(["EC", "RSA", "OKP", "oct", "x"])},
+    optional={
+        "crv": st.sampled_from(["P-256", "Ed25519", "nope"]),
+        "x": st.text(max_size=50),
+        "y": st.text(max_size=50),
+        "d": st.text(max_size=50),
+        "n": st.text(max_size=50),
+        "e": st.text(max_size=8),
+        "k": st.text(max_size=20),
+    },
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.one_of(json_values, st.fixed_dictionaries({"keys": st.lists(key_like | json_values, max_size=3)})))
+def test_the_jwk_set_rule_answers_any_json_with_a_value_error_or_nothing(document):
+    try:
+        check_public_key_set(document)
+    except ValueError:
+        return
+    # Accepted: a JWK Set whose every key jwcrypto reads as public.
+    keys = jwk.JWKSet.from_json(json.dumps(document))["keys"]
+    assert len(keys) == len(document["keys"]) and not any(key.has_private for key in keys)
