@@ -118,6 +118,8 @@ def test_form_post_reaches_the_demo_callback_by_post(
             "the form_post page's Continue button",
         )
         assert button.text == "Continue"
+        # Styled without JavaScript: the page's nonced <style> applied under its CSP.
+        assert button.value_of_css_property("background-color") == "rgba(37, 99, 235, 1)"
         assert urlsplit(driver.current_url).path == "/o/authorize/"
         driver.save_screenshot(str(screenshots / "form-post-noscript.png"))
         button.click()
