@@ -178,6 +178,16 @@ class HttpsURLField(forms.URLField):
         return str(super().to_python(value))
 
 
+# The richer pushed requests' fields of the inline (RFC 9396, RFC 8707, RFC 9126 §2.4, per-client
+# request_uri lifetime); their validators live in django_par.models, so form errors, not 500s.
+RICH_REQUEST_FIELDS = (
+    "authorization_details_types",
+    "allow_unregistered_redirect_uris",
+    "unregistered_redirect_uri_hosts",
+    "request_uri_lifetime",
+)
+
+
 class JwkSetField(forms.JSONField):
     """A JWK Set of public keys, edited as indented JSON; empty means none (not ``null``)."""
 

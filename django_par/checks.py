@@ -50,6 +50,31 @@ def check_settings(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> l
     errors.extend(_type_errors(user_settings))
     errors.extend(_limit_errors(user_settings))
     errors.extend(fapi2.configuration_errors())
+    errors.extend(_authorization_details_type_errors(user_settings))
+    return errors
+
+
+def _authorization_details_type_errors(user_settings: dict[str, Any]) -> list[CheckMessage]:
+    """E012: AUTHORIZATION_DETAILS_TYPES maps type names to dotted paths of callables (other types: E008)."""
+    types = user_settings.get("AUTHORIZATION_DETAILS_TYPES", {})
+    if not isinstance(types, dict):
+        return []
+    errors: list[CheckMessage] = []
+    for kind, path in types.items():
+        where = f"DJANGO_PAR['AUTHORIZATION_DETAILS_TYPES'][{kind!r}]"
+        if not isinstance(kind, str) or not kind:
+            errors.append(Error(f"{where}: a type must be a non-empty string.", id="django_par.E012"))
+            continue
+        if not isinstance(path, str):
+            errors.append(Error(f"{where} must be the dotted path of a validator.", id="django_par.E012"))
+            continue
+        try:
+            validator = import_string(path)
+        except ImportError as exc:
+            errors.append(Error(f"{where}: cannot import {path!r}: {exc}", id="django_par.E012"))
+            continue
+        if not callable(validator):
+            errors.append(Error(f"{where}: {path!r} is not callable.", id="django_par.E012"))
     return errors
 
 
@@ -173,6 +198,31 @@ def check_dpop_validator(app_configs: Iterable[Any] | None = None, **kwargs: Any
             hint='Set OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.clients.validator.OAuth2Validator" '
             "or put django_par.dot.DPoPValidatorMixin in front of your validator.",
             id="django_par.E010",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_authorization_details_validator(
+    app_configs: Iterable[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """E013: authorization details accepted while DOT's validator cannot keep them with the grant."""
+    if not par_settings.get("AUTHORIZATION_DETAILS_TYPES"):
+        return []
+    from oauth2_provider.settings import oauth2_settings
+
+    from .dot import AuthorizationDetailsValidatorMixin
+
+    validator: Any = oauth2_settings.OAUTH2_VALIDATOR_CLASS
+    if isinstance(validator, type) and issubclass(validator, AuthorizationDetailsValidatorMixin):
+        return []
+    return [
+        Error(
+            "AUTHORIZATION_DETAILS_TYPES accepts authorization details (RFC 9396), but DOT's OAUTH2_VALIDATOR_CLASS "
+            "does not keep them with codes and tokens: approved details would be lost.",
+            hint='Set OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"] = "django_par.clients.validator.OAuth2Validator" '
+            "or put django_par.dot.AuthorizationDetailsValidatorMixin in front of your validator.",
+            id="django_par.E013",
         )
     ]
 

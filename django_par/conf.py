@@ -149,6 +149,13 @@ SETTINGS: dict[str, Setting] = {
     "DPOP_NONCE_LIFETIME": Setting(300, int, seconds=(10, 86400)),
     # Require DPoP-bound access tokens of every client; ClientMetadata.dpop_bound_access_tokens per client.
     "DPOP_BOUND_ACCESS_TOKENS": Setting(False, bool),
+    # -- richer pushed requests (docs/rich-requests.md) --
+    # The authorization_details types (RFC 9396) the server accepts: {type: dotted path of a validator},
+    # a callable (element, client) -> element to store, raising ValueError or an OAuth error to refuse it.
+    "AUTHORIZATION_DETAILS_TYPES": Setting({}, dict),
+    # Let confidential clients whose ClientMetadata.allow_unregistered_redirect_uris is on push a
+    # redirect_uri they have not registered (RFC 9126 §2.4).
+    "ALLOW_UNREGISTERED_REDIRECT_URIS": Setting(False, bool),
 }
 
 DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
@@ -211,6 +218,8 @@ class ParSettings:
     DPOP_NONCES: bool
     DPOP_NONCE_LIFETIME: int
     DPOP_BOUND_ACCESS_TOKENS: bool
+    AUTHORIZATION_DETAILS_TYPES: dict[str, str]
+    ALLOW_UNREGISTERED_REDIRECT_URIS: bool
 
     def __init__(self) -> None:
         self._user_settings: dict[str, Any] | None = None

@@ -8,16 +8,19 @@ upgrade is checked in one file.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from django.utils import timezone
+from oauth2_provider import oauth2_validators
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import get_access_token_model, get_grant_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
@@ -109,15 +112,52 @@ CONSENT_FIELDS = (
 )
 
 
-def consent_form_data(scopes: list[str], credentials: Mapping[str, Any], *, allow: str) -> dict[str, Any]:
+def consent_form_data(
+    scopes: list[str], credentials: Mapping[str, Any], *, allow: str, resources: Sequence[str] = ()
+) -> dict[str, Any]:
     """DOT's consent form data, filled from oauthlib's validation of the pushed request."""
     data = {name: credentials[name] for name in CONSENT_FIELDS if credentials.get(name)}
     data["scope"] = " ".join(scopes)
     if credentials.get("claims"):
         data["claims"] = json.dumps(credentials["claims"])
+    if resources:
+        # DOT 3.4's AllowForm keeps a plain request's resources in one field, separated by spaces.
+        data["resource"] = " ".join(resources)
     if allow:
         data["allow"] = allow
     return data
+
+
+def supports_resource_indicators() -> bool:
+    """Whether DOT keeps RFC 8707 resources on its grants and tokens (DOT 3.4 and later)."""
+    return any(field.name == "resource" for field in get_grant_model()._meta.get_fields())
+
+
+def is_valid_resource_uri(uri: str) -> bool:
+    """DOT's own test of a resource indicator, where it has one (DOT 3.4: a host, no userinfo)."""
+    check = getattr(oauth2_validators, "is_valid_resource_uri", None)
+    return check is None or bool(check(uri))
+
+
+def with_redirect_uri(application: Any, redirect_uri: str) -> Any:
+    """A copy of ``application`` that DOT's redirect_uri checks accept ``redirect_uri`` for (RFC 9126 §2.4).
+
+    DOT's validator asks ``request.client.redirect_uri_allowed``; the copy lives for one
+    request and is never saved.
+    """
+    allowing = copy.copy(application)
+    allowing.redirect_uris = f"{application.redirect_uris} {redirect_uri}".strip()
+    return allowing
+
+
+def credentials_for_client(credentials: Mapping[str, Any], application: Any) -> dict[str, Any]:
+    """Credentials for DOT's ``create_authorization_response`` that make oauthlib use ``application``.
+
+    oauthlib sets each credential on its request, so ``client`` presets ``request.client``,
+    which DOT's validator then uses instead of loading the application again: its checks
+    (the redirect URI among them) see :func:`with_redirect_uri`'s copy.
+    """
+    return {**credentials, "client": application}
 
 
 def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[str, str]) -> bool:
@@ -144,6 +184,12 @@ def verify_resource_request(request: HttpRequest, scopes: list[str]) -> tuple[bo
         return OAuthLibMixin.get_oauthlib_core().verify_request(request, scopes=scopes)  # type: ignore[no-any-return]
     except ValueError:  # oauthlib's strict query decoder: a malformed query is no valid request
         return False, None
+
+
+def access_token_for_value(value: str) -> Any:
+    """DOT's access token with this value, or None: looked up by DOT's ``token_checksum`` (DOT 3.0+)."""
+    checksum = hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return get_access_token_model().objects.filter(token_checksum=checksum).first()
 
 
 def oauthlib_can_parse(query: str) -> bool:
@@ -293,4 +339,78 @@ class DPoPValidatorMixin:
             request, refresh_token_code, access_token, previous_refresh_token
         )
         grants.refresh_token_created(refresh_token, request.client)
+        return refresh_token
+
+
+class AuthorizationDetailsValidatorMixin:
+    """Authorization details (RFC 9396) kept with DOT's codes and tokens; the rules are in
+    :mod:`django_par.flow.granted_details`.
+
+    Like :class:`DPoPValidatorMixin`, it overrides DOT's private ``_create_authorization_code``,
+    ``_create_access_token`` and ``_create_refresh_token`` (same signatures from DOT 3.0 to 3.4).
+    """
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> bool:
+        from .flow import granted_details
+
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        requested = body_parameters(request).get(granted_details.NAME)
+        with as_oauthlib_error(request):
+            details = granted_details.for_token_request(granted_details.code_details(code, client), requested)
+        request.par_authorization_details = details
+        return True
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> bool:
+        from .flow import granted_details
+
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        granted = granted_details.refresh_token_details(request.refresh_token_instance)
+        requested = body_parameters(request).get(granted_details.NAME)
+        with as_oauthlib_error(request):
+            if requested is not None and not self.rotate_refresh_token(request):  # type: ignore[attr-defined]
+                # Without rotation DOT updates the access token in place, keeping its details row.
+                granted_details.refuse_narrowing_in_place()
+            request.par_authorization_details = granted_details.for_token_request(granted, requested)
+        return True
+
+    def save_bearer_token(self, token: dict[str, Any], request: OAuthlibRequest, *args: Any, **kwargs: Any) -> Any:
+        from .flow import granted_details
+
+        result = super().save_bearer_token(token, request, *args, **kwargs)  # type: ignore[misc]
+        # A refresh without rotation creates no access token: the response names the details still.
+        granted_details.token_response(token, getattr(request, "par_authorization_details", None))
+        return result
+
+    def _create_authorization_code(self, request: OAuthlibRequest, code: Any, expires: Any = None) -> Any:
+        from .flow import granted_details
+
+        grant = super()._create_authorization_code(request, code, expires)  # type: ignore[misc]
+        granted_details.grant_created(grant)
+        return grant
+
+    def _create_access_token(
+        self, expires: Any, request: OAuthlibRequest, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> Any:
+        from .flow import granted_details
+
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)  # type: ignore[misc]
+        details = getattr(request, "par_authorization_details", None)
+        granted_details.access_token_created(access_token, details)
+        return access_token
+
+    def _create_refresh_token(
+        self, request: OAuthlibRequest, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> Any:
+        from .flow import granted_details
+
+        refresh_token = super()._create_refresh_token(  # type: ignore[misc]
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        granted_details.refresh_token_created(refresh_token, getattr(request, "par_authorization_details", None))
         return refresh_token

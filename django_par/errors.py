@@ -53,6 +53,18 @@ class InvalidRequestUri(OAuthError):
     error = "invalid_request_uri"
 
 
+class InvalidTarget(OAuthError):
+    """RFC 8707 §2: a resource indicator that is malformed, unknown or not allowed."""
+
+    error = "invalid_target"
+
+
+class InvalidAuthorizationDetails(OAuthError):
+    """RFC 9396 §5: authorization_details that are malformed, of an unknown type, or not allowed."""
+
+    error = "invalid_authorization_details"
+
+
 class InvalidDPoPProof(OAuthError):
     """RFC 9449 §5, §7.1: the DPoP proof is missing where required, malformed, or does not check out."""
 

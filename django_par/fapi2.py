@@ -28,6 +28,11 @@ def enabled() -> bool:
     return bool(par_settings.FAPI2_SECURITY_PROFILE)
 
 
+def max_request_uri_lifetime() -> int:
+    """The longest request_uri lifetime allowed (a client's own included): under 600 s with FAPI 2.0."""
+    return FAPI2_MAX_REQUEST_URI_LIFETIME if enabled() else 2**31
+
+
 def required_auth_method() -> str:
     """The one client authentication method FAPI 2.0 allows, or "" when it is off."""
     return FAPI2_AUTH_METHOD if enabled() else ""

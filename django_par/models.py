@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
 
+from .conf import LIFETIME_RANGES
 from .limits import validate_rate
 
 
@@ -64,6 +66,23 @@ class PushedRequest(models.Model):
 
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+def validate_authorization_details_types(value: Any) -> None:
+    """A JSON list of distinct, non-empty strings (RFC 9396 §2: ``type`` is a string)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() == item != "" for item in value):
+        raise ValidationError(_('Enter a JSON list of type names, such as ["payment_initiation"].'))
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each type may appear once."))
+
+
+def validate_host_patterns(value: str) -> None:
+    from .push.redirect_uris import check_host_patterns
+
+    try:
+        check_host_patterns(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 class ClientMetadata(models.Model):
@@ -128,12 +147,69 @@ class ClientMetadata(models.Model):
         help_text=_("Require DPoP (RFC 9449): this client's access tokens are always bound to its DPoP key."),
     )
 
+    # -- richer pushed requests (RFC 9396, RFC 9126 §2.4; django_par.push) --
+    authorization_details_types = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_authorization_details_types],
+        help_text=_(
+            'The authorization_details types (RFC 9396) this client may request, a JSON list: ["payment_initiation"].'
+        ),
+    )
+    allow_unregistered_redirect_uris = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Let this confidential client push a redirect_uri it has not registered (RFC 9126 §2.4); "
+            "needs the server setting ALLOW_UNREGISTERED_REDIRECT_URIS."
+        ),
+    )
+    unregistered_redirect_uri_hosts = models.TextField(
+        blank=True,
+        validators=[validate_host_patterns],
+        help_text=_(
+            "Hosts such a pushed redirect_uri may name, separated by spaces: app.example.com, or *.example.com "
+            "for its subdomains; blank: any host."
+        ),
+    )
+    request_uri_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(LIFETIME_RANGES["REQUEST_URI_LIFETIME"][0]),
+            MaxValueValidator(LIFETIME_RANGES["REQUEST_URI_LIFETIME"][1]),
+        ],
+        help_text=_(
+            "Seconds this client's request_uri values stay usable for a first use; blank: REQUEST_URI_LIFETIME."
+        ),
+    )
+
     class Meta:
         verbose_name = _("PAR client metadata")
         verbose_name_plural = _("PAR client metadata")
 
     def __str__(self) -> str:
         return f"PAR metadata of {self.application}"
+
+    def clean(self) -> None:
+        """What depends on the server's settings: known types, FAPI 2.0's request_uri lifetime."""
+        from . import fapi2
+        from .conf import par_settings
+
+        errors: dict[str, Any] = {}
+        types = self.authorization_details_types
+        if isinstance(types, list):
+            # Items that are not strings are the field validator's error; only names are looked up here.
+            unknown = [
+                kind for kind in types if isinstance(kind, str) and kind not in par_settings.AUTHORIZATION_DETAILS_TYPES
+            ]
+            if unknown:
+                errors["authorization_details_types"] = _(
+                    "Unknown to the server (DJANGO_PAR['AUTHORIZATION_DETAILS_TYPES']): %s."
+                ) % ", ".join(unknown)
+        if self.request_uri_lifetime and self.request_uri_lifetime > fapi2.max_request_uri_lifetime():
+            errors["request_uri_lifetime"] = _("FAPI 2.0 needs request_uri lifetimes under 600 seconds.")
+        if errors:
+            raise ValidationError(errors)
 
 
 def client_metadata(application: Any) -> ClientMetadata:
@@ -217,3 +293,45 @@ class DPoPBinding(models.Model):
 
     def __str__(self) -> str:
         return f"DPoP {self.jkt[:12]}…"
+
+
+class AuthorizationDetails(models.Model):
+    """The authorization details (RFC 9396) a DOT code, access token or refresh token carries.
+
+    As :class:`DPoPBinding`: one row beside the token, deleted with it; exactly one
+    of the three is set; no row means no authorization details. The list is what the
+    user approved on the consent page (or a subset a token request narrowed it to).
+    Read and written through :mod:`django_par.flow.granted_details`.
+    """
+
+    details = models.JSONField(help_text=_("The authorization_details array, as approved."))
+    access_token = models.OneToOneField(
+        oauth2_settings.ACCESS_TOKEN_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="par_authorization_details",
+    )
+    refresh_token = models.OneToOneField(
+        oauth2_settings.REFRESH_TOKEN_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="par_authorization_details",
+    )
+    grant = models.OneToOneField(
+        oauth2_settings.GRANT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="par_authorization_details",
+    )
+
+    objects: models.Manager[AuthorizationDetails] = models.Manager()
+
+    class Meta:
+        verbose_name = _("authorization details")
+        verbose_name_plural = _("authorization details")
+
+    def __str__(self) -> str:
+        return f"authorization details ({len(self.details)})"

@@ -91,5 +91,8 @@ class ClientAuthenticationMixin:
         return client is not None and client.application.client_id == client_id and _accept(request, client)
 
 
-class OAuth2Validator(ClientAuthenticationMixin, dot.DPoPValidatorMixin, DotOAuth2Validator):
-    """DOT's validator, with django_par's client authentication and DPoP (RFC 9449)."""
+class OAuth2Validator(
+    ClientAuthenticationMixin, dot.DPoPValidatorMixin, dot.AuthorizationDetailsValidatorMixin, DotOAuth2Validator
+):
+    """DOT's validator, with django_par's client authentication, DPoP (RFC 9449) and
+    authorization details (RFC 9396)."""

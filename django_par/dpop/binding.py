@@ -8,7 +8,6 @@ stored with the other pushed parameters.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ..models import DPoPBinding
@@ -21,7 +20,6 @@ __all__ = [
     "code_jkt",
     "grant_jkt",
     "refresh_token_jkt",
-    "token_value_jkt",
 ]
 
 
@@ -43,12 +41,6 @@ def access_token_jkt(token: Any) -> str | None:
         setattr(token, _MEMO, _jkt(access_token_id=token.pk))
     jkt: str | None = getattr(token, _MEMO)
     return jkt
-
-
-def token_value_jkt(value: str) -> str | None:
-    """The thumbprint the access token with this value is bound to, found by DOT's token checksum."""
-    checksum = hashlib.sha256(value.encode("utf-8")).hexdigest()
-    return _jkt(access_token__token_checksum=checksum)
 
 
 def refresh_token_jkt(token: Any) -> str | None:

@@ -108,6 +108,12 @@ def check_token_binding(access_token: Any, jkt_of_proof: str | None) -> None:
         raise InvalidToken("The DPoP proof is not signed by the key this access token is bound to.")
 
 
+def introspection_claims(access_token: Any) -> dict[str, Any]:
+    """RFC 9449 §6.2: what an introspection answer about a bound token adds (none: an empty dict)."""
+    jkt = access_token_jkt(access_token)
+    return {"token_type": "DPoP", "cnf": {"jkt": jkt}} if jkt else {}
+
+
 def authenticate_resource_request(request: HttpRequest, scopes: list[str]) -> tuple[Any, Any]:
     """The (user, access token) of a protected-resource request, in the Bearer or the DPoP scheme.
 

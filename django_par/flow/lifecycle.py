@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .. import fapi2
 from ..clients.registry import load_application
-from ..conf import par_settings
+from ..conf import LIFETIME_RANGES, par_settings
 from ..errors import InvalidRequest, InvalidRequestUri, OAuthError
 from ..models import PushedRequest, client_metadata
 from ..signals import request_consumed, request_first_used, request_pushed, request_rejected
@@ -32,10 +32,22 @@ class PushResult:
     expires_in: int
 
 
+def request_uri_lifetime(application: Any) -> int:
+    """Seconds a new request_uri of ``application`` is usable for a first use (RFC 9126 §2.2).
+
+    The client's ``request_uri_lifetime`` (a cross-device handoff needs longer than a
+    redirect), else ``REQUEST_URI_LIFETIME``; held to the setting's range, and under
+    600 seconds with FAPI 2.0, whatever the row says (the admin form refuses more).
+    """
+    lifetime = client_metadata(application).request_uri_lifetime or par_settings.REQUEST_URI_LIFETIME
+    low, high = LIFETIME_RANGES["REQUEST_URI_LIFETIME"]
+    return min(max(lifetime, low), high, fapi2.max_request_uri_lifetime())
+
+
 def store_pushed_request(request: HttpRequest, application: Any, parameters: dict[str, str]) -> PushResult:
-    """Store validated parameters; the new request_uri is usable for ``REQUEST_URI_LIFETIME`` seconds."""
+    """Store validated parameters; the new request_uri is usable for :func:`request_uri_lifetime` seconds."""
     request_uri = new_request_uri()
-    lifetime = par_settings.REQUEST_URI_LIFETIME
+    lifetime = request_uri_lifetime(application)
     now = timezone.now()
     pushed = PushedRequest(
         request_uri_digest=request_uri_digest(request_uri),

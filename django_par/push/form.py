@@ -10,6 +10,7 @@ from django.http.multipartparser import MultiPartParserError
 
 from ..conf import par_settings
 from ..errors import InvalidRequest, RequestTooLarge, UnsupportedMediaType
+from . import resources
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # RFC 6749 Appendix B: form bodies are UTF-8; US-ASCII is a subset of it.
@@ -50,7 +51,8 @@ def read_form_parameters(request: HttpRequest) -> dict[str, str]:
     """The body's parameters, one value each; empty values count as omitted.
 
     RFC 6749 §3.1: parameters MUST NOT be included more than once, and one sent
-    without a value is treated as omitted.
+    without a value is treated as omitted. RFC 8707 §2 makes ``resource`` the one
+    exception: its values are kept together, as one JSON array (:mod:`.resources`).
     """
     if request.content_type != FORM_CONTENT_TYPE:
         raise UnsupportedMediaType(f"The request body must be {FORM_CONTENT_TYPE}.")
@@ -72,11 +74,19 @@ def read_form_parameters(request: HttpRequest) -> dict[str, str]:
     except ValueError:  # also UnicodeDecodeError
         raise InvalidRequest("The request body is not valid UTF-8 form data.") from None
     params: dict[str, str] = {}
+    resource_values: list[str] = []
     for name, value in pairs:
         if "\x00" in name or "\x00" in value:
             # No parameter legitimately holds NUL, and PostgreSQL cannot store it in text or JSON.
             raise InvalidRequest("The request body contains a NUL character.")
+        if name == resources.NAME:
+            # RFC 8707 §2: the client MAY use the resource parameter multiple times.
+            if value != "":
+                resource_values.append(value)
+            continue
         if name in params:
             raise InvalidRequest(f"The parameter {name} was sent more than once.")
         params[name] = value
+    if resource_values:
+        params[resources.NAME] = resources.encode(resource_values)
     return {name: value for name, value in params.items() if value != ""}

@@ -21,6 +21,7 @@ from ..bounded_json import InvalidJson, client_json
 from ..conf import par_settings
 from ..errors import InvalidRequest, UnsupportedResponseType
 from ..flow.delivery import RESPONSE_MODES, carries_tokens, effective_response_mode
+from . import authorization_details, redirect_uris, resources
 
 # The authorization request parameters a push may carry and that are stored.
 AUTHORIZATION_PARAMETERS = (
@@ -42,6 +43,10 @@ AUTHORIZATION_PARAMETERS = (
     "ui_locales",
     "display",
     "approval_prompt",
+    # RFC 8707 §2 (a JSON array until stored: django_par.push.resources).
+    "resource",
+    # RFC 9396 §2 (django_par.push.authorization_details).
+    "authorization_details",
 )
 
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
@@ -55,6 +60,8 @@ MAX_AGE = re.compile(r"[0-9]{1,10}")
 # browser session (prompt=none asks about a user who is not here yet), or are
 # handled by django_par.
 SESSION_PARAMETERS = ("prompt", "id_token_hint", "max_age", "login_hint", "response_mode")
+# Parameters oauthlib does not know, whose rules are django_par's (resource reaches DOT through its view).
+RICH_PARAMETERS = (resources.NAME, authorization_details.NAME)
 
 
 def _check_min_length(params: Mapping[str, str], name: str, minimum: int) -> None:
@@ -144,8 +151,17 @@ def check_with_dot(
     RFC 9126 §2.1: the pushed request is validated as the authorization endpoint
     would validate it, by DOT's own server and the site's validator.
     """
-    oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS}
-    return dot.check_with_dot(request, oauthlib_params, application)
+    oauthlib_params = {k: v for k, v in params.items() if k not in SESSION_PARAMETERS and k not in RICH_PARAMETERS}
+    return dot.check_with_dot(request, oauthlib_params, application_for_dot(application, params))
+
+
+def application_for_dot(application: Any, params: Mapping[str, str]) -> Any:
+    """The application as DOT must see it for these parameters: with their redirect_uri added
+    when it is an unregistered one that RFC 9126 §2.4's policy accepts (checked again now)."""
+    redirect_uri = params.get("redirect_uri")
+    if redirect_uri and redirect_uris.accepted_unregistered(application, redirect_uri):
+        return dot.with_redirect_uri(application, redirect_uri)
+    return application
 
 
 # An authority without userinfo: a host (an IPv6 literal in brackets) and an optional port.
@@ -204,6 +220,10 @@ def check_redirect_uri_registered(application: Any, redirect_uri: str) -> None:
     port_may_vary = loopback is not None and loopback_port_may_vary(application)
     if port_may_vary and any(_without_loopback_port(uri) == loopback for uri in registered):
         return
+    if redirect_uris.allowed_for(application):
+        # RFC 9126 §2.4: an authenticated confidential client may push an unregistered URI.
+        redirect_uris.check_unregistered(application, redirect_uri)
+        return
     raise InvalidRequest("redirect_uri does not exactly match a URI registered for this client.")
 
 
@@ -211,6 +231,11 @@ def validate_pushed_parameters(request: HttpRequest, params: Mapping[str, str], 
     """Check a pushed request and return the parameters to store."""
     stored = {name: params[name] for name in AUTHORIZATION_PARAMETERS if name in params}
     check_parameter_rules(stored)
+    if resources.NAME in stored:
+        stored[resources.NAME] = resources.encode(resources.check_resources(stored[resources.NAME]))
+    if authorization_details.NAME in stored:
+        text = authorization_details.check_authorization_details(stored[authorization_details.NAME], application)
+        stored[authorization_details.NAME] = text
     if "redirect_uri" in stored:
         check_redirect_uri_registered(application, stored["redirect_uri"])
     _scopes, credentials = check_with_dot(request, stored, application)

@@ -14,6 +14,7 @@ from ..errors import InvalidRequest, InvalidRequestObject
 from ..jose.jwt import ClientClaims, JwtError, Profile, parse, verify
 from ..jose.keys import client_key_set
 from ..models import client_metadata
+from . import authorization_details, resources
 
 # RFC 9101 §4: explicit typing; plain JWT and no typ are accepted too.
 ACCEPTED_TYPES = frozenset({"oauth-authz-req+jwt", "jwt"})
@@ -75,6 +76,10 @@ def _is_utf8_text(value: str) -> bool:
 
 def _as_parameter(name: str, value: Any) -> str:
     """A claim as the string the same parameter would be in a form."""
+    if name == resources.NAME:
+        return resources.from_claim(value)  # RFC 8707 §2: a string or an array of strings
+    if name == authorization_details.NAME:
+        return authorization_details.from_claim(value)  # RFC 9396 §3: the array itself
     if isinstance(value, str):
         # What form_body refuses in a form: NUL, and text that is not UTF-8 (a lone surrogate).
         if "\x00" in value or not _is_utf8_text(value):

@@ -23,10 +23,12 @@ from .. import dot
 from ..clients.registry import load_application
 from ..errors import InvalidRequest, OAuthError
 from ..flow.delivery import deliver, error_response_url, with_issuer
+from ..flow.granted_details import approving
 from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
 from ..flow.session import login_is_stale, remember_login_hint
 from ..models import PushedRequest
-from ..push.parameters import check_with_dot
+from ..push import authorization_details, resources
+from ..push.parameters import application_for_dot, check_with_dot
 from .responses import html_error_response, no_store
 
 
@@ -55,6 +57,7 @@ class PushedAuthorizationMixin:
             if not dot.oauthlib_can_parse(request.META.get("QUERY_STRING", "")):
                 # oauthlib refuses it by raising ValueError inside DOT's view: a 500 otherwise.
                 raise InvalidRequest("The query string is not valid URL encoding.")
+            authorization_details.refuse_in_plain_request(request.GET)
             # A plain request names its client in the query; its consent POST may
             # name it only in DOT's form fields, which DOT then acts on.
             for client_id in {request.GET.get("client_id", ""), request.POST.get("client_id", "")} - {""}:
@@ -81,7 +84,9 @@ class PushedAuthorizationMixin:
             # OIDC Core §3.1.2.1: no UI; answer with an error instead.
             if needs_login:
                 return self.prompt_none_error("login_required", "The user is not logged in.")
-            if not dot.has_prior_consent(request, self.pushed_request.application, params):
+            application = self.pushed_request.application
+            fresh_consent = authorization_details.needs_fresh_consent(params) and not application.skip_authorization
+            if fresh_consent or not dot.has_prior_consent(request, application, params):
                 return self.prompt_none_error("consent_required", "The user has not yet approved this client.")
         elif needs_login:
             remember_login_hint(request, params)
@@ -104,14 +109,20 @@ class PushedAuthorizationMixin:
         """Give DOT the pushed parameters, server-side only.
 
         Prompts were handled above; what remains for DOT is whether to show the
-        consent page: always with prompt=consent, never when prompt=none passed.
+        consent page: always with prompt=consent or authorization details, never
+        when prompt=none passed.
         """
-        expanded = {name: value for name, value in params.items() if name != "prompt"}
-        if "consent" in prompts:
+        # authorization_details stay with the pushed request (they reach DOT's validator through
+        # approving()); resources go to DOT as a plain request sends them: repeated (RFC 8707 §2).
+        omitted = {"prompt", authorization_details.NAME, resources.NAME}
+        expanded: dict[str, Any] = {name: value for name, value in params.items() if name not in omitted}
+        if "consent" in prompts or ("none" not in prompts and authorization_details.needs_fresh_consent(params)):
             expanded["approval_prompt"] = "force"
         elif "none" in prompts:
             expanded["approval_prompt"] = "auto"
-        query_string = urlencode(expanded)
+        if resources.NAME in params:
+            expanded[resources.NAME] = resources.stored_resources(params)
+        query_string = urlencode(expanded, doseq=True)
         request.GET = QueryDict(query_string)
         # A copy: the WSGI environ (and so server access logs) keeps the short query.
         request.META = {**request.META, "QUERY_STRING": query_string}
@@ -136,7 +147,8 @@ class PushedAuthorizationMixin:
         client already loaded, so DOT's validator does not query it again."""
         if self.pushed_request is None:
             return super().validate_authorization_request(request)  # type: ignore[misc,no-any-return]
-        return dot.validate_for_dot_view(request, request.GET.dict(), self.pushed_request.application)
+        application = application_for_dot(self.pushed_request.application, self.pushed_parameters)
+        return dot.validate_for_dot_view(request, request.GET.dict(), application)
 
     def get_initial(self) -> dict[str, Any]:
         if self.pushed_request is None:
@@ -157,7 +169,20 @@ class PushedAuthorizationMixin:
             scopes, credentials = check_with_dot(self.request, self.pushed_parameters, self.pushed_request.application)
         except OAuthError:
             return {}  # validated when pushed; DOT's form then reports the invalid POST
-        return dot.consent_form_data(scopes, credentials, allow=self.request.POST.get("allow", ""))
+        return dot.consent_form_data(
+            scopes,
+            credentials,
+            allow=self.request.POST.get("allow", ""),
+            resources=resources.stored_resources(self.pushed_parameters),
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """The consent page's context; for a pushed request, its authorization details (RFC 9396 §3),
+        which the ``{% authorization_details %}`` tag of ``django_par`` shows."""
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
+        if self.pushed_request is not None:
+            context["authorization_details"] = authorization_details.stored_details(self.pushed_parameters)
+        return context
 
     def spend_request_uri(self) -> None:
         """Consume the pushed request once, for this request's authorization response."""
@@ -167,9 +192,17 @@ class PushedAuthorizationMixin:
 
     def create_authorization_response(self, request: HttpRequest, scopes: Any, credentials: Any, allow: Any) -> Any:
         """Spend the request_uri *before* DOT creates a grant, so a losing racer creates none."""
-        if self.pushed_request is not None:
-            self.spend_request_uri()  # an OAuthError here ends in dispatch_pushed's error page
-        return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
+        if self.pushed_request is None:
+            return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
+        self.spend_request_uri()  # an OAuthError here ends in dispatch_pushed's error page
+        params = self.pushed_parameters
+        application = application_for_dot(self.pushed_request.application, params)
+        if application is not self.pushed_request.application:
+            # RFC 9126 §2.4: oauthlib validates again, with this client, which accepts the pushed URI.
+            credentials = dot.credentials_for_client(credentials, application)
+        # RFC 9396: the code carries the details the user was shown, read from the store, never the browser.
+        with approving(authorization_details.stored_details(params)):
+            return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         """Every authorization response passes here (codes, error redirects): the

@@ -18,6 +18,7 @@ from ..dpop import grants as dpop_grants
 from ..dpop.proofs import allowed_algorithms as dpop_signing_algs
 from ..flow.delivery import AUTHORIZATION_SIGNING_ALGS, RESPONSE_MODES
 from ..flow.lifecycle import par_required_for_every_client
+from ..push import authorization_details
 
 
 def par_metadata(request: HttpRequest) -> dict[str, Any]:
@@ -47,6 +48,10 @@ def par_metadata(request: HttpRequest) -> dict[str, Any]:
         document["dpop_signing_alg_values_supported"] = dpop_signing_algs()
     if signing_algs:
         document["token_endpoint_auth_signing_alg_values_supported"] = signing_algs
+    types = authorization_details.supported_types()
+    if types:
+        # RFC 9396 §10.1.
+        document["authorization_details_types_supported"] = types
     return document
 
 

@@ -7,7 +7,8 @@ and a DPoP-bound token refused as a bearer token. Refusals carry a
 :mod:`django_par.dpop.resources`; these views only translate HTTP.
 
 Also here: DOT's userinfo endpoint taking DPoP-bound tokens through the same
-check, and DOT's introspection answering ``cnf.jkt`` for a bound token (§6.2).
+check, and DOT's introspection answering ``cnf.jkt`` for a bound token (§6.2)
+and the token's approved ``authorization_details`` (RFC 9396 §9.2).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from django.views.generic import View
 from oauth2_provider.views import IntrospectTokenView as DotIntrospectTokenView
 from oauth2_provider.views import UserInfoView as DotUserInfoView
 
-from ..dpop.binding import token_value_jkt
+from .. import dot
 from ..dpop.resources import authenticate_resource_request, client_scheme
+from ..dpop.resources import introspection_claims as dpop_introspection_claims
 from ..errors import OAuthError
+from ..flow.granted_details import introspection_claims as details_introspection_claims
 from .responses import resource_error_response
 
 
@@ -92,7 +95,8 @@ class UserInfoView(DotUserInfoView):
 
 
 class IntrospectTokenView(DotIntrospectTokenView):
-    """DOT's introspection (RFC 7662); for a DPoP-bound token also ``cnf.jkt`` (RFC 9449 §6.2)."""
+    """DOT's introspection (RFC 7662), adding for an active token its DPoP key (``cnf.jkt``,
+    RFC 9449 §6.2) and its approved ``authorization_details`` (RFC 9396 §9.2)."""
 
     @staticmethod
     def get_token_response(token_value: str | None = None) -> HttpResponse:
@@ -100,10 +104,10 @@ class IntrospectTokenView(DotIntrospectTokenView):
         if response.status_code != 200 or token_value is None:
             return response
         data = json.loads(response.content)
-        jkt = token_value_jkt(token_value) if data.get("active") else None
-        if jkt is None:
+        token = dot.access_token_for_value(token_value) if data.get("active") else None
+        if token is None:
             return response
-        data["token_type"] = "DPoP"
-        data["cnf"] = {"jkt": jkt}
-        response.content = json.dumps(data).encode()
+        extra = {**dpop_introspection_claims(token), **details_introspection_claims(token)}
+        if extra:
+            response.content = json.dumps({**data, **extra}).encode()
         return response

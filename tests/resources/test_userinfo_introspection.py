@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from oauth2_provider.models import get_access_token_model
 
+from django_par.flow import granted_details
 from tests.conftest import basic_auth
 from tests.dpop.helpers import ath, dpop_key, proof, thumbprint
 from tests.helpers.factories import CLIENT_SECRET, ConfidentialApplicationFactory
@@ -21,6 +23,7 @@ from tests.resources.test_resources import dpop_get, make_token
 pytestmark = pytest.mark.django_db
 
 USERINFO = "/o/userinfo/"
+AccessToken = get_access_token_model()
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +85,16 @@ def test_introspection_of_a_bearer_token_has_no_cnf(client: Client) -> None:
     answer = introspect(client, make_token())
     assert answer["active"] is True
     assert "cnf" not in answer
+
+
+def test_introspection_shows_approved_authorization_details_beside_the_key(client: Client) -> None:
+    # RFC 9396 §9.2 and RFC 9449 §6.2 in one answer.
+    value = make_token(dpop_key())
+    details = [{"type": "payment_initiation", "instructedAmount": {"currency": "EUR", "amount": "12.00"}}]
+    granted_details.access_token_created(AccessToken.objects.get(token=value), details)
+    answer = introspect(client, value)
+    assert answer["authorization_details"] == details
+    assert answer["cnf"] == {"jkt": thumbprint(dpop_key())}
 
 
 def test_introspection_of_an_unknown_token_is_inactive(client: Client) -> None:
