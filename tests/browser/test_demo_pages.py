@@ -60,6 +60,18 @@ class Pages:
 
         return str(self.driver.find_element(By.TAG_NAME, "body").text)
 
+    def shows(self, words: str) -> Any:
+        """A wait condition: the page's text has ``words`` (a page replaced meanwhile is not yet it)."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def condition(driver: Any) -> bool:
+            try:
+                return words in self.text()
+            except StaleElementReferenceException:  # the page navigated between find and read
+                return False
+
+        return condition
+
     def shot(self, name: str) -> None:
         self.driver.save_screenshot(str(self.folder / f"{name}.png"))
 
@@ -141,7 +153,7 @@ def test_jarm_response_is_decoded_and_verified(example_server: ExampleServer, ch
     pages.button("JARM: fragment.jwt")
     pages.sign_in()
     pages.button("Allow")
-    pages.wait_for(lambda d: "Delivered in the fragment" in pages.text(), "the callback with the posted fragment")
+    pages.wait_for(pages.shows("Delivered in the fragment"), "the callback with the posted fragment")
     callback = pages.checked("callback-fragment-jwt", "Authorization response")
     assert "JARM response: claims" in callback
     assert "signature: RS256 with the server's key" in callback
