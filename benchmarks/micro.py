@@ -284,6 +284,122 @@ def measure_resources(calls: int) -> None:
     report("  server's DPoP share (difference, proof making excluded)", dpop - plain - making)
 
 
+def measure_id_token(calls: int) -> None:
+    """dot.SignedIdTokenMixin: the ID token of the exchange at hand, against DOT reading it back."""
+    import json
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from jwcrypto import jwt
+    from oauth2_provider.models import get_application_model, get_id_token_model
+
+    from django_par import dot
+    from django_par.clients.validator import OAuth2Validator
+
+    user = get_user_model().objects.create(username="micro-id-token")
+    application = get_application_model().objects.create(
+        client_id="micro-id-token",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        algorithm="RS256",
+    )
+    jti = str(uuid.uuid4())
+    row = get_id_token_model().objects.create(
+        user=user, application=application, jti=jti, expires=timezone.now() + timedelta(hours=1), scope="openid"
+    )
+    claims = {"aud": application.client_id, "jti": jti, "sub": str(user.pk), "exp": int(time.time()) + 3600}
+    token = jwt.JWT(header={"alg": "RS256", "kid": application.jwk_key.thumbprint()}, claims=json.dumps(claims))
+    token.make_signed_token(application.jwk_key)
+    signed = token.serialize()
+    validator = OAuth2Validator()
+
+    def at_hand() -> Any:
+        reset = dot._signed_id_token.set((signed, row))
+        try:
+            return validator._load_id_token(signed)
+        finally:
+            dot._signed_id_token.reset(reset)
+
+    assert validator._load_id_token(signed) is not None and at_hand() is row
+    print("ID token of a code exchange (dot.SignedIdTokenMixin, RS256)")
+    dots = per_call(lambda: validator._load_id_token(signed), calls)
+    report("DOT: parse, client query, verify, IDToken query", dots)
+    report("the row finalize_id_token just saved", per_call(at_hand, calls), dots)
+
+
+def measure_consent(calls: int) -> None:
+    """The consent step of a pushed request: the client query oauthlib skips, the hidden fields not rendered."""
+    from oauth2_provider.forms import AllowForm
+    from oauth2_provider.models import get_application_model
+
+    model = get_application_model()
+    model.objects.create(client_id="micro-consent", client_type="public", authorization_grant_type="authorization-code")
+    print("consent step of a pushed request")
+    report(
+        "client query of DOT's validator (_load_application)",
+        per_call(lambda: model.objects.get(client_id="micro-consent"), calls),
+    )
+
+    def hidden_fields(only_client_id: bool) -> Callable[[], Any]:
+        form = AllowForm(initial={"client_id": "micro-consent"})
+        if only_client_id:
+            form.fields = {"client_id": form.fields["client_id"]}
+        return lambda: [str(field) for field in form if field.is_hidden]
+
+    every = per_call(hidden_fields(False), calls // 4)
+    report("consent page: DOT's form, every hidden field rendered", every)
+    report("consent page: client_id only (pushed request)", per_call(hidden_fields(True), calls // 4), every)
+
+
+def measure_grant(calls: int) -> None:
+    """dot.GrantReadOnceMixin: the three grant reads of a code exchange it answers from the row read once."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from oauth2_provider.models import get_application_model, get_grant_model
+    from oauth2_provider.oauth2_validators import OAuth2Validator as DotOAuth2Validator
+    from oauthlib.common import Request
+
+    from django_par.clients.validator import OAuth2Validator
+
+    application = get_application_model().objects.create(
+        client_id="micro-grant",
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+        redirect_uris="https://client.example.org/cb",
+    )
+    get_grant_model().objects.create(
+        application=application,
+        user=get_user_model().objects.create(username="micro-grant"),
+        code="micro-grant-code",
+        expires=timezone.now() + timedelta(minutes=5),
+        redirect_uri="https://client.example.org/cb",
+        scope="openid",
+        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        code_challenge_method="S256",
+        nonce="n-0S6_WzA2Mj",
+    )
+    validator = OAuth2Validator()
+
+    def questions(instance: Any) -> Callable[[], Any]:
+        def ask() -> Any:
+            request = Request("/o/token/")
+            request.client = application
+            instance.get_code_challenge("micro-grant-code", request)
+            instance.get_code_challenge_method("micro-grant-code", request)
+            instance.confirm_redirect_uri(
+                "micro-grant", "micro-grant-code", "https://client.example.org/cb", application, request
+            )
+            return instance.get_authorization_code_nonce("micro-grant", "micro-grant-code", "", request)
+
+        return ask
+
+    print("grant reads of a code exchange (dot.GrantReadOnceMixin: challenge, method, redirect_uri, nonce)")
+    dots = per_call(questions(DotOAuth2Validator()), calls)
+    report("DOT: four reads of the grant", dots)
+    report("one read, the row kept on the oauthlib request", per_call(questions(validator), calls), dots)
+
+
 SECTIONS: dict[str, Callable[[int], None]] = {
     "inserts": measure_inserts,
     "client-cache": measure_client_cache,
@@ -291,6 +407,9 @@ SECTIONS: dict[str, Callable[[int], None]] = {
     "key-sets": measure_key_sets,
     "reverse": measure_reverse,
     "resources": measure_resources,
+    "id-token": measure_id_token,
+    "consent": measure_consent,
+    "grant": measure_grant,
 }
 
 if __name__ == "__main__":

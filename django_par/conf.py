@@ -134,6 +134,8 @@ SETTINGS: dict[str, Setting] = {
     "PUSH_RATE_LIMIT": Setting(None, str, rate=True),
     # Unused, unexpired request_uri values a client may hold; None: no limit.
     "MAX_OUTSTANDING_REQUEST_URIS": Setting(None, int),
+    # When the limits cache fails: False lets requests through (logged), True answers 503 (docs/failures.md).
+    "LIMITS_FAIL_CLOSED": Setting(False, bool),
     # The FAPI 2.0 Security Profile (django_par.fapi2 holds every rule it turns on).
     "FAPI2_SECURITY_PROFILE": Setting(False, bool),
     # -- DPoP (RFC 9449; django_par.dpop, docs/dpop.md) --
@@ -220,6 +222,7 @@ class ParSettings:
     DPOP_BOUND_ACCESS_TOKENS: bool
     AUTHORIZATION_DETAILS_TYPES: dict[str, str]
     ALLOW_UNREGISTERED_REDIRECT_URIS: bool
+    LIMITS_FAIL_CLOSED: bool
 
     def __init__(self) -> None:
         self._user_settings: dict[str, Any] | None = None

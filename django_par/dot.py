@@ -8,11 +8,14 @@ upgrade is checked in one file.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +23,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider import oauth2_validators
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.models import get_access_token_model, get_grant_model
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_id_token_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
@@ -158,6 +161,87 @@ def credentials_for_client(credentials: Mapping[str, Any], application: Any) -> 
     (the redirect URI among them) see :func:`with_redirect_uri`'s copy.
     """
     return {**credentials, "client": application}
+
+
+# The ID token signed in the current code exchange and its row, while DOT links the access
+# token to it (see SignedIdTokenMixin). A ContextVar: DOT shares one validator between requests.
+_signed_id_token: ContextVar[tuple[str, Any] | None] = ContextVar("django_par_signed_id_token", default=None)
+
+
+def _unverified_jti(token: str) -> object:
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("jti")
+    except (IndexError, ValueError, binascii.Error, AttributeError):
+        return None
+
+
+class SignedIdTokenMixin:
+    """For DOT's validator: the ID token signed in this exchange is not read back.
+
+    DOT's ``_create_access_token`` links the access token to its ID token by
+    ``_load_id_token`` of the JWT that ``finalize_id_token`` signed moments
+    earlier: a JWS parse, a query for the client by audience, a signature
+    check and a query for the ``IDToken`` row, which ``finalize_id_token`` had
+    just saved and left on ``request.id_token``. Inside that one call, and for that
+    token only (same JWT, same ``jti``), the row at hand is used instead. Every
+    other ID token (an ``id_token_hint``, a bearer ID token) is loaded DOT's way.
+    """
+
+    def _create_access_token(self, expires: Any, request: Any, token: Any, *args: Any, **kwargs: Any) -> Any:
+        row = getattr(request, "id_token", None)
+        signed = token.get("id_token") if isinstance(token, dict) else None
+        reset = _signed_id_token.set((signed, row) if signed and isinstance(row, get_id_token_model()) else None)
+        try:
+            return super()._create_access_token(expires, request, token, *args, **kwargs)  # type: ignore[misc]
+        finally:
+            _signed_id_token.reset(reset)
+
+    def _load_id_token(self, token: str) -> Any:
+        current = _signed_id_token.get()
+        if current is not None and token == current[0] and _unverified_jti(token) == str(current[1].jti):
+            return current[1]
+        return super()._load_id_token(token)  # type: ignore[misc]
+
+
+def _exchange_grant(request: Any, code: str) -> Any:
+    """The grant of this code and this request's client, read once per oauthlib request."""
+    kept = request.__dict__.get("_django_par_grant")
+    if kept is not None and kept.code == code and kept.application_id == request.client.pk:
+        return kept
+    grant = get_grant_model().objects.get(code=code, application=request.client)
+    request._django_par_grant = grant
+    return grant
+
+
+class GrantReadOnceMixin:
+    """For DOT's validator: a code exchange reads its grant once for oauthlib's PKCE, redirect_uri
+    and nonce questions, where DOT reads the same row (``code`` is unique) for each.
+
+    Each answer is DOT's own expression, on the row DOT's query would return; the row is kept
+    on the oauthlib request, so it never outlives the exchange. ``validate_code`` (which sets
+    the user, scopes and claims) and the RFC 8707 resource check are DOT's, untouched.
+    """
+
+    def get_code_challenge(self, code: str, request: Any) -> Any:
+        return _exchange_grant(request, code).code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> Any:
+        return _exchange_grant(request, code).code_challenge_method or None
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        request = args[0] if args else kwargs.get("request")
+        if request is None or getattr(request, "client", None) is not client:
+            return super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs)  # type: ignore[misc,no-any-return]
+        return bool(_exchange_grant(request, code).redirect_uri_allowed(redirect_uri))
+
+    def get_authorization_code_nonce(self, client_id: str, code: str, redirect_uri: str, request: Any) -> Any:
+        kept = request.__dict__.get("_django_par_grant")
+        if kept is None or kept.code != code:
+            return super().get_authorization_code_nonce(client_id, code, redirect_uri, request)  # type: ignore[misc]
+        return kept.nonce or None
 
 
 def has_prior_consent(request: HttpRequest, application: Any, params: Mapping[str, str]) -> bool:

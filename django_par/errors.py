@@ -6,6 +6,8 @@ them into HTTP responses.
 
 from __future__ import annotations
 
+import functools
+
 
 class OAuthError(Exception):
     """An OAuth 2.0 error response (RFC 6749 §5.2, RFC 9126 §2.3)."""
@@ -116,3 +118,56 @@ class OAuthlibError(OAuthError):
         super().__init__(description)
         self.error = error
         self.status = status
+
+
+class TemporarilyUnavailable(OAuthError):
+    """503 with Retry-After: a backend django_par needs (the database, a cache) failed or timed out.
+
+    RFC 6749 §4.1.2.1 names ``temporarily_unavailable`` for the authorization endpoint; the
+    PAR and token endpoints answer it too, as JSON, so that a client tells "retry shortly" from
+    "your request is wrong". Raised only by :func:`django_par.views.responses.backend_failures`.
+    """
+
+    error = "temporarily_unavailable"
+    status = 503
+    #: Seconds a client is asked to wait (RFC 9110 §10.2.3).
+    RETRY_AFTER = 5
+
+    def __init__(self, description: str, *, retry_after: int = RETRY_AFTER) -> None:
+        super().__init__(description, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class BackendUnavailable(Exception):
+    """Raised by django_par itself where it decides to fail closed on a backend failure (the
+    limits with ``LIMITS_FAIL_CLOSED``). Not an OAuthError, so that nothing on the way (oauthlib,
+    DOT's validator) mistakes it for a client's error; the views answer it 503."""
+
+
+@functools.cache
+def backend_failure_types() -> tuple[type[BaseException], ...]:
+    """The exceptions meaning "a server django_par needs failed or timed out", not "a bug".
+
+    The database's connection and operational errors (lost connection, connect or statement
+    timeout, a failover in progress), a cache's connection errors and timeouts (redis-py's own
+    classes; a socket's for Memcached and others), and :class:`BackendUnavailable`. Never
+    IntegrityError nor ProgrammingError: those are answered as they always were.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    types: list[type[BaseException]] = [
+        OperationalError,
+        InterfaceError,
+        ConnectionError,
+        TimeoutError,
+        BackendUnavailable,
+    ]
+    try:
+        from redis import exceptions as redis_errors
+    except ImportError:  # redis-py is optional
+        pass
+    else:
+        # BusyLoadingError (a restarting server) is a ConnectionError; ReadOnlyError is a
+        # replica answering writes during a failover.
+        types += [redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError]
+    return tuple(types)

@@ -8,7 +8,8 @@ Subjects (client ids, addresses) enter keys only as digests.
 
 **If the cache fails** (Redis down), every limit lets the request through and logs a
 warning on the ``django_par.limits`` logger: availability over the limits, which are
-a shield against floods, not an authorization rule.
+a shield against floods, not an authorization rule. With ``LIMITS_FAIL_CLOSED`` the
+request is refused instead (503, ``temporarily_unavailable``; docs/failures.md).
 
 The policies (RFC 9126 §2.3 names 429 for a client over its allowed rate):
 
@@ -33,7 +34,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from .conf import par_settings
-from .errors import TooManyRequests
+from .errors import BackendUnavailable, TooManyRequests
 
 logger = logging.getLogger("django_par.limits")
 
@@ -106,6 +107,10 @@ def _window(name: str, subject: str, rate: Rate, now: float) -> tuple[str, int]:
 
 
 def _cache_failed(action: str) -> None:
+    """Called in the handler of a cache failure: fail open (logged), or closed if the site says so."""
+    if par_settings.LIMITS_FAIL_CLOSED:
+        logger.warning("The limits cache failed while %s; the request is refused.", action, exc_info=True)
+        raise BackendUnavailable(f"The limits cache failed while {action}.")
     logger.warning("The limits cache failed while %s; the request is let through.", action, exc_info=True)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from django_par.errors import InvalidRequest, InvalidRequestUri, TooManyRequests
+from django_par.errors import InvalidRequest, InvalidRequestUri, TemporarilyUnavailable, TooManyRequests
 from django_par.flow.delivery import form_post_response
 from django_par.models import ClientMetadata, PushedRequest
 from django_par.views import error_pages
@@ -107,6 +107,7 @@ class TestTheTable:
         assert error_pages.error_page(InvalidRequestUri("The request_uri has expired.")) is error_pages.EXPIRED
         assert error_pages.error_page(InvalidRequestUri("anything else")) is error_pages.UNKNOWN
         assert error_pages.error_page(TooManyRequests("slow down", retry_after=5)) is error_pages.TOO_MANY
+        assert error_pages.error_page(TemporarilyUnavailable("retry")) is error_pages.UNAVAILABLE
         assert error_pages.error_page(InvalidRequest("x")) is error_pages.GENERIC
 
 

@@ -92,7 +92,14 @@ class ClientAuthenticationMixin:
 
 
 class OAuth2Validator(
-    ClientAuthenticationMixin, dot.DPoPValidatorMixin, dot.AuthorizationDetailsValidatorMixin, DotOAuth2Validator
+    ClientAuthenticationMixin,
+    dot.DPoPValidatorMixin,
+    dot.AuthorizationDetailsValidatorMixin,
+    dot.SignedIdTokenMixin,
+    dot.GrantReadOnceMixin,
+    DotOAuth2Validator,
 ):
     """DOT's validator, with django_par's client authentication, DPoP (RFC 9449) and
-    authorization details (RFC 9396)."""
+    authorization details (RFC 9396); a code exchange reads its grant once
+    (:class:`django_par.dot.GrantReadOnceMixin`) and does not read back the ID token it has
+    just signed (:class:`django_par.dot.SignedIdTokenMixin`)."""

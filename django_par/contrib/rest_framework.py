@@ -15,13 +15,25 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.request import Request
 
 from ..dpop.resources import authenticate_resource_request, authorization_scheme, challenge, client_scheme
-from ..errors import OAuthError
+from ..errors import OAuthError, TemporarilyUnavailable
+from ..views.responses import backend_failures
 
 _ERROR = "django_par_resource_error"
+
+
+class Unavailable(APIException):
+    """503 when the database or a cache is down (docs/failures.md); DRF sends ``wait`` as Retry-After."""
+
+    status_code = 503
+    default_code = "temporarily_unavailable"
+
+    def __init__(self, error: OAuthError, *, retry_after: int) -> None:
+        super().__init__(error.as_dict())
+        self.wait = retry_after
 
 
 class DPoPAuthentication(BaseAuthentication):
@@ -31,10 +43,14 @@ class DPoPAuthentication(BaseAuthentication):
         if authorization_scheme(request._request) not in ("bearer", "dpop"):
             return None  # not ours: another authentication class may take it
         try:
-            return authenticate_resource_request(request._request, [])
+            with backend_failures():
+                return authenticate_resource_request(request._request, [])
+        except TemporarilyUnavailable as error:
+            raise Unavailable(error, retry_after=error.retry_after) from None
         except OAuthError as error:
             setattr(request._request, _ERROR, error)
-            raise AuthenticationFailed(error.description) from None
+            # The OAuth error as the body (RFC 6750 §3), as django_par's own resource views answer.
+            raise AuthenticationFailed(error.as_dict()) from None
 
     def authenticate_header(self, request: Request) -> str:
         error = getattr(request._request, _ERROR, None)

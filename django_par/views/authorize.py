@@ -21,7 +21,7 @@ from oauth2_provider.views import AuthorizationView as DotAuthorizationView
 
 from .. import dot
 from ..clients.registry import load_application
-from ..errors import InvalidRequest, OAuthError
+from ..errors import InvalidRequest, OAuthError, TemporarilyUnavailable
 from ..flow.delivery import deliver, error_response_url, with_issuer
 from ..flow.granted_details import approving
 from ..flow.lifecycle import consume, require_pushed_request, resolve_request_uri
@@ -29,7 +29,7 @@ from ..flow.session import login_is_stale, remember_login_hint
 from ..models import PushedRequest
 from ..push import authorization_details, resources
 from ..push.parameters import application_for_dot, check_with_dot
-from .responses import html_error_response, no_store
+from .responses import backend_failures, html_error_response, no_store
 
 
 class PushedAuthorizationMixin:
@@ -41,7 +41,32 @@ class PushedAuthorizationMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Every answer (consent page, login redirect, code, error) is for this user and this
         # moment only: no browser or shared cache may keep it (RFC 9111 §5.2.2.5).
-        return no_store(self.answer(request, *args, **kwargs))
+        try:
+            with backend_failures():  # docs/failures.md
+                response = self.answer(request, *args, **kwargs)
+        except TemporarilyUnavailable as error:
+            response = self.unavailable(request, error)
+        return no_store(response)
+
+    def unavailable(self, request: HttpRequest, error: TemporarilyUnavailable) -> HttpResponse:
+        """The database or a cache failed: tell the client, or else the user, to retry.
+
+        RFC 6749 §4.1.2.1: ``temporarily_unavailable`` goes to the client's redirect URI only
+        when that URI is known valid, that is for a pushed request found in the store (its
+        redirect_uri was checked when it was pushed). The request_uri is not spent: no code
+        was issued, so a reload of the page may still finish the flow once the fault is over.
+        """
+        if self.pushed_request is None:
+            return html_error_response(request, error)
+        try:
+            with backend_failures():
+                location = error_response_url(self.pushed_parameters, error.error, error.description)
+                delivered = deliver(request, self.pushed_request.application, self.pushed_parameters, location)
+                if isinstance(delivered, HttpResponse):
+                    return delivered
+                return super().redirect(delivered, self.pushed_request.application)  # type: ignore[misc,no-any-return]
+        except TemporarilyUnavailable:
+            return html_error_response(request, error)
 
     def answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.pushed_request = None
@@ -156,6 +181,17 @@ class PushedAuthorizationMixin:
         # The consent form carries no pushed parameter: the POST reads them from the store.
         return {"client_id": self.pushed_request.application.client_id}
 
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)  # type: ignore[misc]
+        if self.pushed_request is not None and not form.is_bound:
+            # The consent page of a pushed request carries client_id only (get_initial): its other
+            # hidden fields would render empty, at about 60 µs of template work each (about 0.5 ms
+            # per page, benchmarks/README.md), and the POST reads the pushed parameters from the store.
+            form.fields = {
+                name: field for name, field in form.fields.items() if name == "client_id" or not field.widget.is_hidden
+            }
+        return form
+
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = super().get_form_kwargs()  # type: ignore[misc]
         if self.pushed_request is not None and "data" in kwargs:
@@ -196,10 +232,10 @@ class PushedAuthorizationMixin:
             return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]
         self.spend_request_uri()  # an OAuthError here ends in dispatch_pushed's error page
         params = self.pushed_parameters
+        # The client bound to the request_uri, loaded on resolution, so oauthlib does not query it
+        # again; for an unregistered pushed redirect URI, a copy that accepts it (RFC 9126 §2.4).
         application = application_for_dot(self.pushed_request.application, params)
-        if application is not self.pushed_request.application:
-            # RFC 9126 §2.4: oauthlib validates again, with this client, which accepts the pushed URI.
-            credentials = dot.credentials_for_client(credentials, application)
+        credentials = dot.credentials_for_client(credentials, application)
         # RFC 9396: the code carries the details the user was shown, read from the store, never the browser.
         with approving(authorization_details.stored_details(params)):
             return super().create_authorization_response(request, scopes, credentials, allow)  # type: ignore[misc]

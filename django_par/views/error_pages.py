@@ -57,6 +57,11 @@ TOO_MANY = ErrorPage(
     _("Too many sign-in attempts were made in a short time."),
     _("Wait a minute, then return to the application and start again."),
 )
+UNAVAILABLE = ErrorPage(
+    _("Sign-in briefly unavailable"),
+    _("This server cannot reach one of its services at the moment."),
+    _("Wait a moment, then reload this page."),
+)
 GENERIC = ErrorPage(
     _("Sign-in request not valid"),
     _("The application sent you here with a sign-in request this server cannot accept."),
@@ -74,7 +79,7 @@ BY_DESCRIPTION: dict[str, ErrorPage] = {
     "This client must use pushed authorization requests.": PAR_REQUIRED,
 }
 BY_ERROR: dict[str, ErrorPage] = {"invalid_request_uri": UNKNOWN}
-BY_STATUS: dict[int, ErrorPage] = {429: TOO_MANY}
+BY_STATUS: dict[int, ErrorPage] = {429: TOO_MANY, 503: UNAVAILABLE}
 
 
 def error_page(error: OAuthError) -> ErrorPage:

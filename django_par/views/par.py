@@ -10,7 +10,7 @@ from ..dpop import nonces
 from ..errors import MethodNotAllowed, OAuthError
 from ..push.pipeline import push_authorization_request
 from .reports import hide_credentials_in_reports
-from .responses import json_error_response, no_store
+from .responses import backend_failures, json_error_response, no_store
 
 
 class PushedAuthorizationRequestView(View):
@@ -27,7 +27,8 @@ class PushedAuthorizationRequestView(View):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         hide_credentials_in_reports(request)
         try:
-            result = push_authorization_request(request)
+            with backend_failures():  # 503 when the database or a cache fails (docs/failures.md)
+                result = push_authorization_request(request)
         except OAuthError as error:
             return json_error_response(error)
         body = {"request_uri": result.request_uri, "expires_in": result.expires_in}

@@ -30,13 +30,14 @@ from ..dpop.resources import authenticate_resource_request, client_scheme
 from ..dpop.resources import introspection_claims as dpop_introspection_claims
 from ..errors import OAuthError
 from ..flow.granted_details import introspection_claims as details_introspection_claims
-from .responses import resource_error_response
+from .responses import backend_failures, json_error_response, resource_error_response
 
 
 def _authenticate(request: HttpRequest, scopes: list[str]) -> HttpResponse | None:
     """None when the request may reach the resource (its owner and token then set on it), else the refusal."""
     try:
-        request.resource_owner, request.access_token = authenticate_resource_request(request, scopes)  # type: ignore[attr-defined]
+        with backend_failures():  # 503 when the database or a cache is down (docs/failures.md)
+            request.resource_owner, request.access_token = authenticate_resource_request(request, scopes)  # type: ignore[attr-defined]
     except OAuthError as error:
         return resource_error_response(error, client_scheme(request))
     return None
@@ -91,12 +92,26 @@ class UserInfoView(DotUserInfoView):
         # The token is checked here (binding included, whatever the site's validator), then DOT
         # builds the claims from it as usual; OIDC Core §5.3: the token must hold "openid".
         refusal = _authenticate(request, ["openid"]) if request.method != "OPTIONS" else None
-        return refusal if refusal is not None else super().dispatch(request, *args, **kwargs)
+        if refusal is not None:
+            return refusal
+        try:
+            with backend_failures():
+                return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+        except OAuthError as error:
+            return json_error_response(error)
 
 
 class IntrospectTokenView(DotIntrospectTokenView):
     """DOT's introspection (RFC 7662), adding for an active token its DPoP key (``cnf.jkt``,
     RFC 9449 §6.2) and its approved ``authorization_details`` (RFC 9396 §9.2)."""
+
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            with backend_failures():  # 503, not DOT's 500, when the database is down
+                return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+        except OAuthError as error:
+            return json_error_response(error)
 
     @staticmethod
     def get_token_response(token_value: str | None = None) -> HttpResponse:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import router, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
+from oauth2_provider.models import get_grant_model
 from oauth2_provider.views import TokenView as DotTokenView
 
 from ..clients.validator import answering_too_many_requests
@@ -29,7 +31,7 @@ from ..dpop import grants, nonces
 from ..errors import OAuthError
 from ..push.form import read_post
 from .reports import hide_credentials_in_reports
-from .responses import json_error_response
+from .responses import backend_failures, json_error_response
 
 # Body parameters that authenticate a client or redeem a grant (RFC 6749 §2.3.1, §4.1.3, §4.3.2, §6;
 # RFC 7523 §2.2; RFC 7636 §4.5; RFC 8628 §3.4): each would let a reader of a report act as the client.
@@ -60,10 +62,14 @@ class TokenView(DotTokenView):
         try:
             # Before DOT reads request.POST: its errors as OAuth errors, and never the codec a charset names.
             read_post(request)
-            proof = grants.request_proof(request)
-            with answering_too_many_requests(), grants.presenting(proof):
-                response: HttpResponse = super().post(request, *args, **kwargs)
-        except OAuthError as error:  # a body refused by read_post, a DPoP proof refused, or TooManyRequests
+            # 503 on a backend failure (docs/failures.md).
+            with answering_too_many_requests(), backend_failures():
+                proof = grants.request_proof(request)
+                # One transaction, so a fault between DOT's token save and its code deletion
+                # leaves neither: a code never yields two tokens.
+                with transaction.atomic(router.db_for_write(get_grant_model())), grants.presenting(proof):
+                    response: HttpResponse = super().post(request, *args, **kwargs)
+        except OAuthError as error:  # read_post, a DPoP proof, TooManyRequests, TemporarilyUnavailable
             return json_error_response(error)
         if response.status_code == 200:
             # RFC 9449 §8.2: a fresh nonce with every answer while nonces are on.

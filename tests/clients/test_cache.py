@@ -93,3 +93,17 @@ def test_the_client_cache_holds_values_not_model_instances() -> None:
     (entry,) = [value for _, value in IN_PROCESS_CACHE._entries.values()]
     assert metadata.application.client_id in _values(entry)
     assert not [value for value in _values(entry) if isinstance(value, models.Model)]
+
+
+def test_expired_entries_never_read_again_are_swept_at_the_first_write_of_each_minute() -> None:
+    with mock.patch.object(caching.time, "monotonic", return_value=1000.0):
+        cache = InProcessCache()
+        for index in range(100):
+            cache.set(f"unknown-{index}", "unknown", 10)
+        cache.set("long", "value", 300)
+    with mock.patch.object(caching.time, "monotonic", return_value=1059.0):
+        cache.set("before", "value", 10)  # within the interval: nothing swept yet
+    assert len(cache._entries) == 102
+    with mock.patch.object(caching.time, "monotonic", return_value=1060.0):
+        cache.set("fresh", "value", 10)  # the interval is over: every expired entry goes
+    assert list(cache._entries) == ["long", "before", "fresh"]

@@ -217,3 +217,10 @@ def test_any_authorization_and_dpop_headers_get_an_answer_not_a_crash(
     response = Client().get("/api/view/", headers=headers)
     assert response.status_code in (400, 401)
     assert response["WWW-Authenticate"]
+
+
+def test_drf_answers_the_oauth_error_in_its_body(client: Client) -> None:
+    response = client.get("/api/drf/", headers={"authorization": f"Bearer {make_token(dpop_key())}"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+    assert response.json()["error_description"]

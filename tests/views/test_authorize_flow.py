@@ -302,6 +302,38 @@ def test_a_consent_page_of_a_pushed_request_reads_the_client_row_once(
     assert sum(1 for query in queries if table in query["sql"].split(" WHERE ")[0]) == 1
 
 
+def test_the_consent_page_of_a_pushed_request_has_no_hidden_field_but_client_id(
+    logged_in_browser: Browser, confidential_app: Any
+) -> None:
+    url = authorize_url(confidential_app, push_request(confidential_app, scope="openid read"))
+    page = logged_in_browser.get(url)
+    assert page.status_code == 200
+
+    # Not even empty ones (the page above names those with a value only).
+    hidden = [field.get("name") for field in parse_forms(page.content.decode()).inputs if field.get("type") == "hidden"]
+    assert sorted(hidden) == ["client_id", "csrfmiddlewaretoken"]
+    # ...and the POST still gets everything DOT needs, from the store.
+    answer = authorization_response(logged_in_browser.consent(url))
+    assert exchange_code(confidential_app, answer["code"]).status_code == 200
+
+
+def test_the_consent_post_of_a_pushed_request_reads_the_client_row_once(
+    logged_in_browser: Browser, confidential_app: Any
+) -> None:
+    url = authorize_url(confidential_app, push_request(confidential_app))
+    assert logged_in_browser.get(url).status_code == 200
+    table = get_application_model()._meta.db_table
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = authorization_response(logged_in_browser.consent(url))
+
+    # DOT's form_valid reads it once; oauthlib's validation reuses the client bound to the request_uri.
+    assert sum(1 for query in queries if table in query["sql"].split(" WHERE ")[0]) == 1
+    grant = get_grant_model().objects.get(code=answer["code"])
+    assert grant.application_id == confidential_app.pk
+    assert exchange_code(confidential_app, answer["code"]).status_code == 200
+
+
 def test_after_the_authorization_response_the_request_uri_is_spent(
     logged_in_browser: Browser, confidential_app: Any
 ) -> None:

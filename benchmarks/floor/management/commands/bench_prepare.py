@@ -6,6 +6,9 @@ Run after migrate and setup_demo (which creates the demo user and clients):
   private_key_jwt, its public key registered in ClientMetadata.jwks;
 * ``bench-jar``: a public client that pushes signed request objects, with the
   same kind of registered key;
+* ``bench-plain``: a confidential client whose secret DOT stores unhashed
+  (``hash_client_secret`` off), secret ``bench-plain-secret``, for the full-flow
+  benchmark's comparison with DOT's default hashed secret;
 * a session of the demo user, for the authorization endpoint scenarios.
 """
 
@@ -23,6 +26,8 @@ Application = get_application_model()
 
 PKJWT_CLIENT_ID = "bench-pkjwt"
 JAR_CLIENT_ID = "bench-jar"
+PLAIN_CLIENT_ID = "bench-plain"
+PLAIN_SECRET = "bench-plain-secret"
 
 
 class Command(BaseCommand):
@@ -44,22 +49,31 @@ class Command(BaseCommand):
             auth_method=ClientMetadata.AuthMethod.PRIVATE_KEY_JWT,
         )
         self.create_client(JAR_CLIENT_ID, Application.CLIENT_PUBLIC, redirect_uris, key_set)
+        self.create_client(
+            PLAIN_CLIENT_ID, Application.CLIENT_CONFIDENTIAL, redirect_uris, key_set, plain_secret=PLAIN_SECRET
+        )
         result = {
             "pkjwt_client_id": PKJWT_CLIENT_ID,
             "jar_client_id": JAR_CLIENT_ID,
+            "plain_client_id": PLAIN_CLIENT_ID,
+            "plain_secret": PLAIN_SECRET,
             "session_cookie_name": settings.SESSION_COOKIE_NAME,
             "session_key": self.demo_session_key(),
         }
         self.stdout.write(json.dumps(result))
 
-    def create_client(self, client_id, client_type, redirect_uris, key_set, auth_method=""):
+    def create_client(self, client_id, client_type, redirect_uris, key_set, auth_method="", plain_secret=""):
         application = Application.objects.filter(client_id=client_id).first() or Application(client_id=client_id)
         application.name = f"Benchmark client {client_id}"
         application.client_type = client_type
         application.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
         application.redirect_uris = redirect_uris
         application.algorithm = Application.RS256_ALGORITHM
-        if client_type == Application.CLIENT_CONFIDENTIAL:
+        if plain_secret:
+            # Stored as given: DOT compares it in plain text, no password hasher.
+            application.client_secret = plain_secret
+            application.hash_client_secret = False
+        elif client_type == Application.CLIENT_CONFIDENTIAL:
             # DOT wants a secret for a confidential client; this one never uses it.
             application.client_secret = secrets.token_urlsafe(32)
             application.hash_client_secret = True
