@@ -10,7 +10,7 @@ BASE_DIR = Path(__file__).resolve().parent
 
 
 def oidc_signing_key(path: Path) -> str:
-    """The RSA key that signs ID tokens, created on first run (the file is gitignored)."""
+    """An RSA private key in PEM, created on first run (the files are gitignored)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -27,6 +27,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "example_project.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
+TIME_ZONE = "UTC"  # the admin shows times with their zone; Django's default is America/Chicago
 
 INSTALLED_APPS = [
     "example_project.demo",  # first, so its registration/login.html is the one used
@@ -48,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "example_project.demo.csp.ContentSecurityPolicyMiddleware",
 ]
 
 TEMPLATES = [
@@ -60,6 +62,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django_par.flow.session.login_hint",
+                "example_project.demo.csp.csp_nonce",
             ]
         },
     }
@@ -70,7 +73,7 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DI
 STATIC_URL = "static/"
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -92,3 +95,7 @@ DJANGO_PAR = {
     # Longer than the default 90 seconds: time to copy the request_uri into a browser.
     "REQUEST_URI_LIFETIME": 300,
 }
+
+# The demo relying party's own key (client demo-private-key-jwt): signs its client
+# assertions and request objects. Created on first run; setup_demo registers its public half.
+DEMO_RP_PRIVATE_KEY = oidc_signing_key(BASE_DIR / "demo-rp.key")

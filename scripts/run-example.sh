@@ -14,7 +14,7 @@ if [ ! -x "$PYTHON" ]; then
     python3 -m venv "$VENV"
 fi
 echo "==> Installing django-par from this checkout"
-"$PYTHON" -m pip install --quiet --editable .
+"$PYTHON" -m pip install --quiet --editable ".[example]"
 
 echo "==> Migrating example_project/db.sqlite3"
 "$PYTHON" example_project/manage.py migrate --noinput --verbosity 0

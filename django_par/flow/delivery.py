@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -116,15 +117,17 @@ def signed_response(request: HttpRequest, application: Any, params: Mapping[str,
 
 def form_post_response(redirect_uri: str, params: Mapping[str, str]) -> HttpResponse:
     """An auto-submitting form POSTing ``params`` to ``redirect_uri`` (Form Post Response Mode §2)."""
+    nonce = secrets.token_urlsafe(16)  # the page's inline style, for browsers without JavaScript
     html = render_to_string(
         "django_par/form_post.html",
-        {"redirect_uri": redirect_uri, "params": params.items(), "script": FORM_POST_SCRIPT},
+        {"redirect_uri": redirect_uri, "params": params.items(), "script": FORM_POST_SCRIPT, "csp_nonce": nonce},
     )
     response = HttpResponse(html)
     # No form-action: browsers apply it to the redirects that follow the POST too,
     # which would strand a client whose callback redirects to another origin.
     response["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src '{FORM_POST_SCRIPT_HASH}'; base-uri 'none'; frame-ancestors 'none'"
+        f"default-src 'none'; script-src '{FORM_POST_SCRIPT_HASH}'; style-src 'nonce-{nonce}'; "
+        "base-uri 'none'; frame-ancestors 'none'"
     )
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"

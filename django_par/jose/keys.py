@@ -67,6 +67,25 @@ def _parsed_key_set(document: str) -> jwk.JWKSet:
         raise KeyLookupError("The client's JWK Set is malformed.") from None
 
 
+def check_public_key_set(document: Any) -> None:
+    """Raise ValueError unless ``document`` is a JWK Set of public keys only.
+
+    A client registers only what verifies its signatures: a private or symmetric
+    (``oct``) key in ``jwks`` would be a secret stored where it does not belong.
+    """
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError('Not a JWK Set: expected {"keys": [...]}.')
+    try:
+        key_set = jwk.JWKSet.from_json(json.dumps(document))
+    except Exception as exc:  # jwcrypto raises several types for malformed sets
+        raise ValueError(f"Not a valid JWK Set: {exc}") from None
+    if len(key_set["keys"]) != len(document["keys"]):
+        raise ValueError("The JWK Set holds a key that is not valid.")
+    for key in key_set["keys"]:
+        if key.get("kty") == "oct" or key.has_private:
+            raise ValueError(f"The key {key.get('kid') or key.thumbprint()!r} is private: register public keys only.")
+
+
 # -- the time budget of a request -----------------------------------------------------
 
 

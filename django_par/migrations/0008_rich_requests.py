@@ -11,7 +11,7 @@ import django_par.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_par", "0006_dpop"),
+        ("django_par", "0007_overview_index"),
         migrations.swappable_dependency(oauth2_settings.ACCESS_TOKEN_MODEL),
         migrations.swappable_dependency(oauth2_settings.GRANT_MODEL),
         migrations.swappable_dependency(oauth2_settings.REFRESH_TOKEN_MODEL),

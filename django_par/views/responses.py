@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,11 +13,12 @@ from django.template.loader import render_to_string
 
 from ..dpop.resources import challenge
 from ..errors import OAuthError, TemporarilyUnavailable, backend_failure_types
+from .error_pages import client_link, error_page
 
 logger = logging.getLogger("django_par.unavailable")
 
-# DOT's authorization page, which shows error.error and error.description.
-ERROR_TEMPLATE = "oauth2_provider/authorize.html"
+# A site overrides it like any app template (see docs/templates.md).
+ERROR_TEMPLATE = "django_par/error.html"
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
@@ -33,12 +35,23 @@ def json_error_response(error: OAuthError) -> HttpResponse:
 
 def html_error_response(request: HttpRequest, error: OAuthError) -> HttpResponse:
     """An error page for the browser: never a redirect to an unverified client."""
-    context = {"error": {"error": error.error, "description": error.description}}
-    if isinstance(error, TemporarilyUnavailable):
+    nonce = secrets.token_urlsafe(16)
+    unavailable = isinstance(error, TemporarilyUnavailable)
+    context = {
+        "error": {"error": error.error, "description": error.description},
+        "page": error_page(error),
+        # The way back reads the client (cache, database): not when a backend just failed.
+        "client_link": None if unavailable else client_link(request),
+        "csp_nonce": nonce,
+    }
+    if unavailable:
         # Without the request: its context processors (the user, the session) would reach
         # the database or cache that just failed, and turn this page into a 500.
-        return no_store(_with_headers(HttpResponse(render_to_string(ERROR_TEMPLATE, context), status=503), error))
-    return no_store(_with_headers(render(request, ERROR_TEMPLATE, context, status=error.status), error))
+        response = HttpResponse(render_to_string(ERROR_TEMPLATE, context), status=503)
+    else:
+        response = render(request, ERROR_TEMPLATE, context, status=error.status)
+    response["Content-Security-Policy"] = page_csp(nonce)
+    return no_store(_with_headers(response, error))
 
 
 def _with_headers(response: HttpResponse, error: OAuthError) -> HttpResponse:
@@ -64,6 +77,14 @@ def backend_failures() -> Iterator[None]:
         raise TemporarilyUnavailable(
             "The server cannot reach one of its services at the moment; retry shortly."
         ) from failure
+
+
+def page_csp(nonce: str) -> str:
+    """The policy of django_par's own pages: nothing loads; only their nonced inline style and script run."""
+    return (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
 
 
 # RFC 6750 §3.1: a request without the needed scope is forbidden, a malformed one bad; the rest is 401.

@@ -99,7 +99,7 @@ def test_demo_flow_in_headless_chromium(example_server: ExampleServer, browser: 
     shown = {
         row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
         for row in browser.find_elements(
-            By.XPATH, "//h2[normalize-space()='Query string']/following-sibling::table[1]//tr"
+            By.XPATH, "//h2[normalize-space()='As received']/following-sibling::table[1]//tr"
         )
         if row.find_elements(By.TAG_NAME, "th")
     }

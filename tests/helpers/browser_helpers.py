@@ -13,6 +13,7 @@ mark themselves with ``BROWSER_MARKS``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -67,9 +68,9 @@ CHROMIUM_ARGUMENTS = (
     "--window-size=1024,900",
 )
 
-# The example's settings keep their database and signing key next to them, in
+# The example's settings keep their database and keys next to them, in
 # the checkout. This module, written to a temporary directory, runs the
-# example's settings unchanged except for those two paths.
+# example's settings unchanged except for those paths.
 SETTINGS_MODULE = "example_browser_settings"
 SETTINGS_TEMPLATE = """\
 from pathlib import Path
@@ -79,6 +80,7 @@ from example_project.settings import OAUTH2_PROVIDER, oidc_signing_key
 
 DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {database!r}}}}}
 OAUTH2_PROVIDER = {{**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": oidc_signing_key(Path({key_file!r}))}}
+DEMO_RP_PRIVATE_KEY = oidc_signing_key(Path({key_file!r} + ".rp"))
 """
 
 
@@ -127,9 +129,9 @@ def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) ->
         pause = min(pause * 2, 1.0)
 
 
-@pytest.fixture
-def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
-    """The example project, migrated, bootstrapped and serving on a free port."""
+@contextlib.contextmanager
+def running_example(tmp_path: Path) -> Iterator[ExampleServer]:
+    """The example project, migrated, bootstrapped and serving on a free port, files in ``tmp_path``."""
     settings_dir = tmp_path / "settings"
     settings_dir.mkdir()
     (settings_dir / f"{SETTINGS_MODULE}.py").write_text(
@@ -178,6 +180,13 @@ def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def example_server(tmp_path: Path) -> Iterator[ExampleServer]:
+    """The example project, serving for one test."""
+    with running_example(tmp_path) as server:
+        yield server
 
 
 def start_chromium(workdir: Path, *, javascript: bool = True, console_log: bool = False) -> Any:

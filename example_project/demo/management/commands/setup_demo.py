@@ -5,12 +5,14 @@ import hashlib
 import secrets
 import shlex
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
 
 from django_par.conf import par_settings
 from django_par.models import ClientMetadata
+from example_project.demo.rp import client_public_jwks
 
 Application = get_application_model()
 
@@ -32,6 +34,18 @@ class Command(BaseCommand):
         self.create_client("demo-public", "Demo public client", redirect_uris)
         self.create_client(
             "demo-trusted", "Demo trusted client", redirect_uris, TRUSTED_SECRET, skip_authorization=True
+        )
+        # The home page's private_key_jwt and signed request object flows: no usable secret,
+        # the public half of settings.DEMO_RP_PRIVATE_KEY registered as its JWK Set.
+        key_client = self.create_client(
+            "demo-private-key-jwt", "Demo private_key_jwt client", redirect_uris, secrets.token_urlsafe(32)
+        )
+        ClientMetadata.objects.update_or_create(
+            application=key_client,
+            defaults={
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": client_public_jwks(settings.DEMO_RP_PRIVATE_KEY),
+            },
         )
         # A public client whose access tokens are always DPoP-bound (RFC 9449), as AT Protocol clients are.
         dpop = self.create_client("demo-dpop", "Demo DPoP client", redirect_uris)
@@ -93,10 +107,14 @@ class Command(BaseCommand):
             f"""
 django-par example identity provider: {base_url}/
 
+  Open {base_url}/ to start any kind of flow with one click (the demo relying party),
+  or push by hand as below.
+
   Demo user      demo / demo  (a superuser too: try {base_url}/admin/)
   Clients        demo-confidential  secret {CONFIDENTIAL_SECRET}
                  demo-public        public: no secret, send -d client_id=demo-public instead of -u
                  demo-trusted       secret {TRUSTED_SECRET}, skips the consent page
+                 demo-private-key-jwt  private_key_jwt with the key in example_project/demo-rp.key
                  demo-dpop          public, DPoP-bound tokens (RFC 9449): push and redeem with a DPoP proof
   Protected API  {base_url}/api/me/  (scope read; Bearer, or DPoP with a proof for a bound token)
   Redirect URIs  {"  ".join(redirect_uris)}
