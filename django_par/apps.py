@@ -8,9 +8,12 @@ class DjangoParConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
-        from django.core.signals import request_finished, request_started
+        from django.core.signals import request_finished, request_started, setting_changed
 
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            metrics,
+        )
         from .flow.session import forget_login_hint, record_auth_time
         from .jose.keys import begin_request_budget, end_request_budget
 
@@ -19,6 +22,9 @@ class DjangoParConfig(AppConfig):
         # The time a request may spend fetching client keys is per request, not per fetch.
         request_started.connect(begin_request_budget, dispatch_uid="django_par.jose.keys.begin")
         request_finished.connect(end_request_budget, dispatch_uid="django_par.jose.keys.end")
+        # Prometheus metrics (PROMETHEUS_METRICS), connected while the setting is on.
+        metrics.sync()
+        setting_changed.connect(metrics.sync, dispatch_uid="django_par.metrics.sync")
 
         if apps.is_installed("oauth2_provider"):  # else check E001 reports it
             self.connect_client_cache_eviction()

@@ -227,6 +227,24 @@ def check_authorization_details_validator(
     ]
 
 
+@register(Tags.compatibility)
+def check_prometheus_client(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """E014: metrics asked for without the package that keeps them."""
+    if par_settings.get("PROMETHEUS_METRICS") is not True:
+        return []
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return [
+            Error(
+                "PROMETHEUS_METRICS is on but prometheus_client is not installed: the first push would fail.",
+                hint="pip install 'django-par[prometheus]', or turn PROMETHEUS_METRICS off.",
+                id="django_par.E014",
+            )
+        ]
+    return []
+
+
 @register(Tags.urls)
 def check_hooks_installed(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """Without django_par's authorization view a request_uri would be ignored."""

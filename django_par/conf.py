@@ -158,6 +158,8 @@ SETTINGS: dict[str, Setting] = {
     # Let confidential clients whose ClientMetadata.allow_unregistered_redirect_uris is on push a
     # redirect_uri they have not registered (RFC 9126 §2.4).
     "ALLOW_UNREGISTERED_REDIRECT_URIS": Setting(False, bool),
+    # Prometheus metrics fed by the signals (django_par.metrics; needs prometheus_client).
+    "PROMETHEUS_METRICS": Setting(False, bool),
 }
 
 DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
@@ -223,6 +225,7 @@ class ParSettings:
     AUTHORIZATION_DETAILS_TYPES: dict[str, str]
     ALLOW_UNREGISTERED_REDIRECT_URIS: bool
     LIMITS_FAIL_CLOSED: bool
+    PROMETHEUS_METRICS: bool
 
     def __init__(self) -> None:
         self._user_settings: dict[str, Any] | None = None

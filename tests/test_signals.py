@@ -122,11 +122,15 @@ def test_no_request_pushed_for_a_refused_push(recorder: Recorder, confidential_a
     assert push(Client(), code_request(confidential_app)).status_code == 401  # no client authentication
     bad_redirect = code_request(public_app, redirect_uri="https://attacker.example/cb")
     assert push(Client(), bad_redirect).status_code == 400
-    # The failed client authentication is signalled as rejected (with its reason); nothing as pushed.
-    assert recorder.names == ["rejected"]
-    rejected = recorder.only("rejected")
-    assert rejected.kwargs["pushed_request"] is None
-    assert rejected.kwargs["error"].reason
+    # The failed client authentication and the refused push are signalled as rejected; nothing as pushed.
+    assert recorder.names == ["rejected", "rejected"]
+    failed_authentication, refused_push = recorder.sent
+    assert failed_authentication.kwargs["pushed_request"] is None
+    assert failed_authentication.kwargs["error"].reason
+    assert "application" not in failed_authentication.kwargs
+    assert refused_push.kwargs["pushed_request"] is None
+    assert refused_push.kwargs["error"].error == "invalid_request"
+    assert refused_push.kwargs["application"] == public_app
 
 
 def test_request_first_used(recorder: Recorder, browser: Browser, confidential_app: Any) -> None:

@@ -18,11 +18,14 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import fapi2, limits
+from ..clients.base import AuthenticatedClient
 from ..clients.pipeline import authenticate_client
 from ..dpop import grants
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, OAuthError
 from ..flow.lifecycle import PushResult, store_pushed_request
 from ..flow.stores import get_store
+from ..models import PushedRequest
+from ..signals import request_rejected
 from .form import read_form_parameters
 from .parameters import validate_pushed_parameters
 from .request_objects import request_object_parameters, require_signed_request_object
@@ -35,7 +38,18 @@ from .request_objects import request_object_parameters, require_signed_request_o
 def push_authorization_request(request: HttpRequest) -> PushResult:
     """Authenticate, validate and store a pushed request; raise OAuthError when bad."""
     params = read_form_parameters(request)
-    client = authenticate_client(request, params)
+    client = authenticate_client(request, params)  # a failure is signalled there, once
+    try:
+        return _accept(request, client, params)
+    except OAuthError as error:
+        # For auditing and metrics: a push refused after its client was known.
+        request_rejected.send(
+            sender=PushedRequest, pushed_request=None, request=request, error=error, application=client.application
+        )
+        raise
+
+
+def _accept(request: HttpRequest, client: AuthenticatedClient, params: dict[str, str]) -> PushResult:
     # RFC 9126 §2.3: 429 over the client's rate; after authentication, so only the client spends it.
     limits.check_push_rate(client.application)
     # RFC 9449 §10: the proof is checked (and its jti spent) before anything is stored.
