@@ -94,6 +94,8 @@ OAUTH2_PROVIDER = {
 DJANGO_PAR = {
     # Longer than the default 90 seconds: time to copy the request_uri into a browser.
     "REQUEST_URI_LIFETIME": 300,
+    # RFC 9396: the one authorization_details type the example accepts (demo-confidential may push it).
+    "AUTHORIZATION_DETAILS_TYPES": {"payment_initiation": "example_project.demo.details.payment_initiation"},
 }
 
 # The demo relying party's own key (client demo-private-key-jwt): signs its client

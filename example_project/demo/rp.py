@@ -47,6 +47,7 @@ class Client:
     secret: str | None = None  # client_secret_basic
     signs: bool = False  # private_key_jwt with the key of settings.DEMO_RP_PRIVATE_KEY
     name: str = ""
+    dpop: bool = False  # proves a DPoP key (RFC 9449) at the PAR, token and API endpoints
 
     @property
     def method(self) -> str:
@@ -56,7 +57,15 @@ class Client:
 CONFIDENTIAL = Client("demo-confidential", secret="demo-confidential-secret", name="Demo confidential client")
 PUBLIC = Client("demo-public", name="Demo public client")
 KEY_CLIENT = Client("demo-private-key-jwt", signs=True, name="Demo private_key_jwt client")
-CLIENTS = {client.client_id: client for client in (CONFIDENTIAL, PUBLIC, KEY_CLIENT)}
+DPOP = Client("demo-dpop", name="Demo DPoP client", dpop=True)
+CLIENTS = {client.client_id: client for client in (CONFIDENTIAL, PUBLIC, KEY_CLIENT, DPOP)}
+# RFC 9396 §2: one payment, the example's authorization_details type (example_project.demo.details).
+PAYMENT = {
+    "type": "payment_initiation",
+    "actions": ["initiate"],
+    "instructedAmount": {"currency": "EUR", "amount": "123.50"},
+    "creditorName": "Merchant A",
+}
 
 
 @dataclass(frozen=True)
@@ -116,8 +125,19 @@ FLOWS = [
         {"response_mode": "form_post.jwt"},
     ),
     Flow("prompt-login", "prompt=login", "Sign in again even with a live session.", CONFIDENTIAL, {"prompt": "login"}),
-    # Later: a DPoP flow (RFC 9449: a DPoP proof on the push and the token request, dpop_jkt)
-    # and authorization_details (RFC 9396) go here, as Flow rows with their own parameters.
+    Flow(
+        "dpop",
+        "DPoP-bound tokens",
+        "A DPoP proof (RFC 9449) on the push, the token request and the API call: the tokens work with its key only.",
+        DPOP,
+    ),
+    Flow(
+        "authorization-details",
+        "Authorization details",
+        "A payment pushed as authorization_details (RFC 9396): shown on the consent page, returned with the token.",
+        CONFIDENTIAL,
+        {"authorization_details": json.dumps([PAYMENT])},
+    ),
 ]
 FLOWS_BY_SLUG = {flow.slug: flow for flow in FLOWS}
 
@@ -170,6 +190,17 @@ def _signed(claims: dict[str, Any], key_pem: str, typ: str | None = None) -> str
     return str(token.serialize())
 
 
+def dpop_proof(key: jwk.JWK, method: str, url: str, access_token: str | None = None) -> str:
+    """A DPoP proof JWT (RFC 9449 §4.2) for one request; with ``ath`` for a protected-resource call (§7)."""
+    claims: dict[str, Any] = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": int(time.time())}
+    if access_token is not None:
+        claims["ath"] = base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()).rstrip(b"=").decode()
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": json.loads(key.export_public())}
+    token = jwt.JWT(header=header, claims=claims)
+    token.make_signed_token(key)
+    return str(token.serialize())
+
+
 def client_authentication(client: Client, issuer: str, key_pem: str) -> tuple[Any, dict[str, str]]:
     """(requests auth, extra form fields) for the client's method."""
     if client.secret:
@@ -215,8 +246,13 @@ def start(flow: Flow, issuer: str, redirect_uri: str, key_pem: str) -> Started:
         body = parameters
     auth, extra = client_authentication(flow.client, issuer, key_pem)
     endpoint = metadata["pushed_authorization_request_endpoint"]
+    headers = {}
+    dpop_key = jwk.JWK.generate(kty="EC", crv="P-256") if flow.client.dpop else None
+    if dpop_key is not None:
+        # RFC 9449 §10: the pushed request, then its code, are bound to this key.
+        headers["DPoP"] = dpop_proof(dpop_key, "POST", endpoint)
     try:
-        response = requests.post(endpoint, data={**body, **extra}, auth=auth, timeout=HTTP_TIMEOUT)
+        response = requests.post(endpoint, data={**body, **extra}, auth=auth, headers=headers, timeout=HTTP_TIMEOUT)
     except requests.RequestException as exc:
         raise RPError(f"The push to {endpoint} failed: {exc}") from None
     if response.status_code != 201:
@@ -231,6 +267,8 @@ def start(flow: Flow, issuer: str, redirect_uri: str, key_pem: str) -> Started:
         "code_verifier": verifier,
         "nonce": nonce,
         "started": int(time.time()),
+        # A demo keeps the key in the session; a real client keeps it where its tokens are.
+        "dpop_key": dpop_key.export_private() if dpop_key is not None else None,
     }
     return Started(f"{metadata['authorization_endpoint']}?{query}", state, pending)
 
@@ -304,14 +342,47 @@ def exchange(pending: dict[str, Any], code: str, key_pem: str) -> dict[str, Any]
         "code_verifier": pending["code_verifier"],
         **extra,
     }
-    # A DPoP flow would add its proof header here (RFC 9449 §5).
+    headers = {}
+    if pending.get("dpop_key"):
+        # RFC 9449 §5: the proof of the key the code is bound to; the tokens are bound to it too.
+        headers["DPoP"] = dpop_proof(jwk.JWK.from_json(pending["dpop_key"]), "POST", metadata["token_endpoint"])
     try:
-        response = requests.post(metadata["token_endpoint"], data=data, auth=auth, timeout=HTTP_TIMEOUT)
+        response = requests.post(
+            metadata["token_endpoint"], data=data, auth=auth, headers=headers, timeout=HTTP_TIMEOUT
+        )
     except requests.RequestException as exc:
         raise RPError(f"The token request failed: {exc}") from None
     if response.status_code != 200:
         raise RPError(f"The token request was refused ({response.status_code}): {response.text[:500]}")
     return dict(response.json())
+
+
+@dataclass
+class ApiCall:
+    url: str
+    scheme: str
+    status: int
+    answer: dict[str, Any]
+
+
+def call_api(url: str, tokens: dict[str, Any], pending: dict[str, Any]) -> ApiCall:
+    """GET the example's protected API with the access token: Bearer, or DPoP with a proof (RFC 9449 §7)."""
+    access_token = str(tokens.get("access_token", ""))
+    headers = {"Authorization": f"Bearer {access_token}"}
+    scheme = "Bearer"
+    if str(tokens.get("token_type", "")).lower() == "dpop" and pending.get("dpop_key"):
+        scheme = "DPoP"
+        key = jwk.JWK.from_json(pending["dpop_key"])
+        headers = {"Authorization": f"DPoP {access_token}", "DPoP": dpop_proof(key, "GET", url, access_token)}
+    try:
+        response = requests.get(url, headers=headers, timeout=HTTP_TIMEOUT)
+    except requests.RequestException as exc:
+        raise RPError(f"The API call failed: {exc}") from None
+    try:
+        answer = dict(response.json())
+    except ValueError:
+        answer = {"body": response.text[:500]}
+    return ApiCall(url, scheme, response.status_code, answer)
 
 
 def verify_id_token(id_token: str, pending: dict[str, Any]) -> Verified:

@@ -123,6 +123,7 @@ def exchange(request: HttpRequest) -> HttpResponse:
         context["tokens"] = tokens
         if "id_token" in tokens:
             context["id_token"] = rp.verify_id_token(tokens["id_token"], pending)
+        context["api"] = rp.call_api(request.build_absolute_uri(reverse("demo-api-me")), tokens, pending)
     except rp.RPError as exc:
         context["problem"] = str(exc)
     return render(request, "demo/tokens.html", context)

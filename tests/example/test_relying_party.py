@@ -148,6 +148,8 @@ DELIVERY = {
     "fragment-jwt": ("fragment", True),
     "form-post-jwt": ("form_post", True),
     "prompt-login": ("query", False),
+    "dpop": ("query", False),
+    "authorization-details": ("query", False),
 }
 
 
@@ -174,10 +176,39 @@ def test_each_flow_ends_with_a_verified_id_token(server: ExampleServer, slug: st
     assert "Not accepted" not in shown, shown
     assert "nonce is the one this flow sent" in shown
     assert re.search(r"auth_time \d+ \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)", shown), shown
+    # The access token opens the example's protected API, in its scheme.
+    scheme = "DPoP" if slug == "dpop" else "Bearer"
+    assert re.search(rf"Authorization: {scheme} .*: 200", shown), shown
+    assert f"token_type {scheme}" in shown
 
     again = exchange(browser, callback)  # a code is exchanged once
     assert again.status_code == 400
     assert "unknown or its code was already exchanged" in text(again.text)
+
+
+@live
+def test_the_dpop_flow_binds_the_tokens_to_the_clients_key(server: ExampleServer) -> None:
+    browser, callback = run_flow(server, "dpop")
+    shown = text(exchange(browser, callback).text)
+    assert "and a DPoP proof of the flow's key" in shown
+    assert re.search(r"cnf \{'jkt': '[A-Za-z0-9_-]{43}'\}", shown), shown
+
+
+@live
+def test_the_authorization_details_flow_shows_the_payment_and_returns_it(server: ExampleServer) -> None:
+    browser = Browser()
+    authorization_url = start_flow(browser, server, "authorization-details")
+    answer = browser.get(authorization_url, allow_redirects=False)
+    login = browser.get(urljoin(server.base_url, answer.headers["Location"]))
+    next_url = dict(parse_qsl(urlsplit(login.url).query))["next"]
+    signed_in = post_form(browser, login, login.url, username=USERNAME, password=PASSWORD, next=next_url)
+    page = browser.get(urljoin(server.base_url, signed_in.headers["Location"]), allow_redirects=False)
+    shown = text(page.text)
+    assert "Merchant A" in shown and "123.50" in shown and "EUR" in shown, shown
+    assert '"instructedAmount"' not in page.text  # readable, never raw JSON
+    callback = deliver(browser, post_form(browser, page, authorization_url, allow="Authorize"))
+    tokens = text(exchange(browser, callback).text)
+    assert "authorization_details" in tokens and "Merchant A" in tokens, tokens
 
 
 @live

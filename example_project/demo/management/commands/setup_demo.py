@@ -30,7 +30,13 @@ class Command(BaseCommand):
     def handle(self, *args, port, **options):
         redirect_uris = [f"http://{host}:{port}/demo/callback/" for host in ("127.0.0.1", "localhost")]
         self.create_user()
-        self.create_client("demo-confidential", "Demo confidential client", redirect_uris, CONFIDENTIAL_SECRET)
+        confidential = self.create_client(
+            "demo-confidential", "Demo confidential client", redirect_uris, CONFIDENTIAL_SECRET
+        )
+        # RFC 9396: it may push payments as authorization_details (the home page's flow).
+        ClientMetadata.objects.update_or_create(
+            application=confidential, defaults={"authorization_details_types": ["payment_initiation"]}
+        )
         self.create_client("demo-public", "Demo public client", redirect_uris)
         self.create_client(
             "demo-trusted", "Demo trusted client", redirect_uris, TRUSTED_SECRET, skip_authorization=True
