@@ -253,41 +253,52 @@ class UsedAssertion(models.Model):
         return f"{self.key_digest[:12]}…"
 
 
-class DPoPBinding(models.Model):
-    """The DPoP key a DOT authorization code, access token or refresh token is bound to (RFC 9449).
+class BesideToken(models.Model):
+    """A row beside one of DOT's authorization codes, access tokens or refresh tokens.
 
-    DOT's models have no field for it: one row beside the token, naming it by a
-    one-to-one key (unique, so indexed for the lookup on every protected request),
-    deleted with it. Exactly one of the three is set. Read and written through
-    :mod:`django_par.dpop.binding`.
+    DOT's models have no field for what django_par keeps about a token: a row of a
+    subclass names it by a one-to-one key (unique, so indexed for the lookup on
+    every request that presents it) and is deleted with it. Exactly one of the
+    three is set.
     """
 
-    jkt = models.CharField(max_length=43, help_text=_("The key's RFC 7638 SHA-256 thumbprint, base64url."))
     access_token = models.OneToOneField(
         oauth2_settings.ACCESS_TOKEN_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        related_name="dpop_binding",
+        related_name="par_%(class)s",
     )
     refresh_token = models.OneToOneField(
         oauth2_settings.REFRESH_TOKEN_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        related_name="dpop_binding",
+        related_name="par_%(class)s",
     )
     grant = models.OneToOneField(
         oauth2_settings.GRANT_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        related_name="dpop_binding",
+        related_name="par_%(class)s",
     )
 
+    class Meta:
+        abstract = True
+
+
+class DPoPBinding(BesideToken):
+    """The DPoP key a DOT authorization code, access token or refresh token is bound to (RFC 9449).
+
+    No row means the token is not bound (a bearer token). Read and written through
+    :mod:`django_par.dpop.binding`.
+    """
+
+    jkt = models.CharField(max_length=43, help_text=_("The key's RFC 7638 SHA-256 thumbprint, base64url."))
     objects: models.Manager[DPoPBinding] = models.Manager()
 
-    class Meta:
+    class Meta(BesideToken.Meta):
         verbose_name = _("DPoP binding")
         verbose_name_plural = _("DPoP bindings")
 
@@ -295,41 +306,18 @@ class DPoPBinding(models.Model):
         return f"DPoP {self.jkt[:12]}…"
 
 
-class AuthorizationDetails(models.Model):
+class AuthorizationDetails(BesideToken):
     """The authorization details (RFC 9396) a DOT code, access token or refresh token carries.
 
-    As :class:`DPoPBinding`: one row beside the token, deleted with it; exactly one
-    of the three is set; no row means no authorization details. The list is what the
+    No row means no authorization details. The list is what the
     user approved on the consent page (or a subset a token request narrowed it to).
     Read and written through :mod:`django_par.flow.granted_details`.
     """
 
     details = models.JSONField(help_text=_("The authorization_details array, as approved."))
-    access_token = models.OneToOneField(
-        oauth2_settings.ACCESS_TOKEN_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="par_authorization_details",
-    )
-    refresh_token = models.OneToOneField(
-        oauth2_settings.REFRESH_TOKEN_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="par_authorization_details",
-    )
-    grant = models.OneToOneField(
-        oauth2_settings.GRANT_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="par_authorization_details",
-    )
-
     objects: models.Manager[AuthorizationDetails] = models.Manager()
 
-    class Meta:
+    class Meta(BesideToken.Meta):
         verbose_name = _("authorization details")
         verbose_name_plural = _("authorization details")
 
