@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from .conf import par_settings
@@ -70,21 +71,27 @@ def nesting_depth(text: str, limit: int) -> int:
     return deepest
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    """Whether a parsed value holds, in a key or a string, a character UTF-8 cannot encode."""
+def strings_in(value: Any) -> Iterator[str]:
+    """Every key and string of a parsed JSON value, walked without recursion (depth is the client's)."""
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            yield item
         elif isinstance(item, dict):
             pending.extend(item)
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a parsed value holds, in a key or a string, a character UTF-8 cannot encode."""
+    for text in strings_in(value):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
     return False
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ..bounded_json import InvalidJson, client_json
+from ..bounded_json import InvalidJson, client_json, strings_in
 from ..conf import par_settings
 from ..errors import InvalidAuthorizationDetails, InvalidRequest, OAuthError
 from ..models import client_metadata
@@ -92,18 +92,7 @@ def parse(text: str) -> list[dict[str, Any]]:
 
 
 def _holds_nul(value: Any) -> bool:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item)
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
+    return any("\x00" in text for text in strings_in(value))
 
 
 def _check_common_fields(element: Mapping[str, Any]) -> None:
