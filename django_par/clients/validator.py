@@ -35,6 +35,7 @@ from ..errors import OAuthError, TooManyRequests
 from .base import AuthenticatedClient
 from .pipeline import authenticate_client
 from .public import PublicClient
+from .registry import load_application
 
 _VIEW_ANSWERS_429: ContextVar[bool] = ContextVar("django_par_view_answers_429", default=False)
 
@@ -91,8 +92,31 @@ class ClientAuthenticationMixin:
         return client is not None and client.application.client_id == client_id and _accept(request, client)
 
 
+class CachedClientMixin:
+    """DOT's authorization endpoint finds the client in django_par's client cache.
+
+    oauthlib asks ``validate_client_id`` for every authorization request (a plain one,
+    the page of a pushed one, the consent POST of either); DOT answers with a query for the
+    application. Here the application comes from :func:`~django_par.clients.registry.load_application`,
+    the lookup the PAR endpoint and the token endpoint make (``CLIENT_CACHE_TTL``,
+    evicted when the application or its metadata is saved), and DOT's own check
+    (``is_usable`` with the request) then runs on it. An application saved in another
+    process is thus seen there within ``CLIENT_CACHE_TTL`` seconds, as at the PAR endpoint.
+    Measured saving: one query per authorization request (``benchmarks/flows.py``; see
+    benchmarks/README.md).
+    """
+
+    def validate_client_id(self, client_id: str, request: Request, *args: Any, **kwargs: Any) -> bool:
+        if getattr(request, "client", None) is None:
+            request.client = load_application(client_id)
+            if request.client is None:
+                return False
+        return super().validate_client_id(client_id, request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
+
 class OAuth2Validator(
     ClientAuthenticationMixin,
+    CachedClientMixin,
     dot.DPoPValidatorMixin,
     dot.AuthorizationDetailsValidatorMixin,
     dot.SignedIdTokenMixin,

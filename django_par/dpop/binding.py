@@ -17,7 +17,6 @@ __all__ = [
     "bind_access_token",
     "bind_grant",
     "bind_refresh_token",
-    "code_jkt",
     "grant_jkt",
     "refresh_token_jkt",
 ]
@@ -49,13 +48,16 @@ def refresh_token_jkt(token: Any) -> str | None:
 
 
 def grant_jkt(grant: Any) -> str | None:
-    """The thumbprint a DOT Grant (authorization code) is bound to (§10)."""
-    return _jkt(grant_id=grant.pk)
+    """The thumbprint a DOT Grant (authorization code) is bound to (§10).
 
-
-def code_jkt(code: str, application: Any) -> str | None:
-    """The thumbprint the authorization code ``code`` of ``application`` is bound to."""
-    return _jkt(grant__code=code, grant__application=application)
+    Through the grant's reverse one-to-one: no query when the grant was read with it
+    (``select_related``, as :func:`django_par.dot.exchange_grant` reads it).
+    """
+    try:
+        jkt: str = grant.par_dpopbinding.jkt
+    except DPoPBinding.DoesNotExist:
+        return None
+    return jkt
 
 
 def bind_access_token(token: Any, jkt: str) -> None:

@@ -48,12 +48,13 @@ def _details(**lookup: Any) -> list[dict[str, Any]] | None:
 
 
 def grant_details(grant: Any) -> list[dict[str, Any]] | None:
-    return _details(grant_id=grant.pk)
-
-
-def code_details(code: str, application: Any) -> list[dict[str, Any]] | None:
-    """The details the authorization code ``code`` of ``application`` carries."""
-    return _details(grant__code=code, grant__application=application)
+    """The details a DOT Grant (authorization code) carries; no query when the grant was read
+    with them (``select_related``, as :func:`django_par.dot.exchange_grant` reads it)."""
+    try:
+        details: list[dict[str, Any]] = grant.par_authorizationdetails.details
+    except AuthorizationDetails.DoesNotExist:
+        return None
+    return details
 
 
 def access_token_details(token: Any) -> list[dict[str, Any]] | None:

@@ -5,21 +5,30 @@ verifying and querying the JWT it signed a moment earlier; django_par's validato
 hands it the row it has just saved instead. Every other ID token is still loaded
 and verified DOT's way.
 
-GrantReadOnceMixin: oauthlib's PKCE, redirect_uri and nonce questions are answered
-from one read of the grant, where DOT reads the row for each; the answers (and so
-the refusals) are DOT's.
+GrantReadOnceMixin: oauthlib's OpenID check, validate_code, PKCE, redirect_uri and
+nonce questions are answered from one read of the grant (with the rows django_par keeps
+beside it), where DOT reads the row for each; the answers (and so the refusals) are
+DOT's. The spent grant is deleted by its key, with those rows, unless something else
+(a delete signal, another model) needs Django's collector.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_id_token_model
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 
+from django_par import dot
+from django_par.models import AuthorizationDetails, DPoPBinding
 from tests.helpers.flow_helpers import (
     NONCE,
     Browser,
@@ -95,8 +104,9 @@ def test_the_grant_is_read_once_for_pkce_redirect_uri_and_nonce(
     with dot_validator(settings, "oauth2_provider.oauth2_validators.OAuth2Validator"):
         _, dots = exchange(logged_in_browser, confidential_app)
 
-    # DOT reads the row again for the code challenge's method, the redirect_uri and the nonce.
-    assert ours == grant_reads(dots) - 3
+    # DOT reads the row again for validate_code, the code challenge, its method, the
+    # redirect_uri, the nonce and to delete it (DOT 3.4 also for the resource check, both ways).
+    assert ours == grant_reads(dots) - 6
 
 
 @pytest.mark.parametrize(
@@ -114,3 +124,103 @@ def test_pkce_and_redirect_uri_are_still_checked(
     assert response.status_code == 400, response.content
     assert response.json()["error"] == error
     assert not get_access_token_model().objects.exists()
+
+
+# -- the grant's deletion ---------------------------------------------------------------------
+
+
+def validated(application: Any, code: str) -> tuple[Any, Any]:
+    """DOT's validator (django_par's) after validate_code of ``code``: it keeps the grant."""
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    request = OAuthlibRequest("https://testserver/o/token/")
+    request.client = application
+    assert validator.validate_code(application.client_id, code, application, request)
+    return validator, request
+
+
+def test_the_spent_grant_goes_in_one_delete_with_the_rows_beside_it(
+    logged_in_browser: Browser, confidential_app: Any
+) -> None:
+    code = code_for(logged_in_browser, confidential_app)
+    grant = get_grant_model().objects.get(code=code)
+    DPoPBinding.objects.create(grant=grant, jkt="k" * 43)
+    AuthorizationDetails.objects.create(grant=grant, details=[{"type": "payment_initiation"}])
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    request = OAuthlibRequest("https://testserver/o/token/")
+    request.client = confidential_app
+    dot.exchange_grant(request, code)  # as validate_code reads it (which would want a DPoP proof)
+
+    with CaptureQueriesContext(connection) as queries:
+        validator.invalidate_authorization_code(confidential_app.client_id, code, request)
+
+    assert not get_grant_model().objects.filter(pk=grant.pk).exists()
+    assert not DPoPBinding.objects.exists()
+    assert not AuthorizationDetails.objects.exists()
+    statements = [query["sql"].split()[0] for query in queries]
+    assert statements == ["DELETE", "DELETE", "DELETE"]  # no SELECT: the rows were read with the grant
+
+
+def test_a_grant_without_rows_beside_it_is_one_delete(logged_in_browser: Browser, confidential_app: Any) -> None:
+    code = code_for(logged_in_browser, confidential_app)
+    validator, request = validated(confidential_app, code)
+
+    with CaptureQueriesContext(connection) as queries:
+        validator.invalidate_authorization_code(confidential_app.client_id, code, request)
+
+    assert [query["sql"].split()[0] for query in queries] == ["DELETE"]
+    assert not get_grant_model().objects.filter(code=code).exists()
+
+
+def test_a_grant_deleted_meanwhile_is_invalid_grant(logged_in_browser: Browser, confidential_app: Any) -> None:
+    code = code_for(logged_in_browser, confidential_app)
+    validator, request = validated(confidential_app, code)
+    get_grant_model().objects.filter(code=code).delete()  # a concurrent exchange spent it
+
+    with pytest.raises(InvalidGrantError):
+        validator.invalidate_authorization_code(confidential_app.client_id, code, request)
+
+
+def test_a_delete_signal_listener_gets_dots_deletion(logged_in_browser: Browser, confidential_app: Any) -> None:
+    code = code_for(logged_in_browser, confidential_app)
+    validator, request = validated(confidential_app, code)
+    deleted: list[str] = []
+
+    def listener(sender: Any, instance: Any, **kwargs: Any) -> None:
+        deleted.append(instance.code)
+
+    signals.post_delete.connect(listener, sender=get_grant_model())
+    try:
+        validator.invalidate_authorization_code(confidential_app.client_id, code, request)
+    finally:
+        signals.post_delete.disconnect(listener, sender=get_grant_model())
+
+    assert deleted == [code]
+
+
+def test_another_model_referring_to_grants_gets_dots_deletion(
+    logged_in_browser: Browser, confidential_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = code_for(logged_in_browser, confidential_app)
+    validator, request = validated(confidential_app, code)
+    monkeypatch.setattr(dot, "_only_rows_beside_grant", lambda: False)
+
+    with CaptureQueriesContext(connection) as queries:
+        validator.invalidate_authorization_code(confidential_app.client_id, code, request)
+
+    assert not get_grant_model().objects.filter(code=code).exists()
+    assert grant_reads(queries) == 1  # Django's collector reads what it deletes (DOT's way)
+
+
+def test_only_django_pars_rows_refer_to_grants_here() -> None:
+    assert dot._only_rows_beside_grant()
+
+
+def test_an_expired_code_is_refused_from_the_row_read_once(logged_in_browser: Browser, confidential_app: Any) -> None:
+    code = code_for(logged_in_browser, confidential_app)
+    get_grant_model().objects.filter(code=code).update(expires=timezone.now() - timedelta(seconds=1))
+
+    response = exchange_code(confidential_app, code)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_grant"
+    assert get_grant_model().objects.filter(code=code).exists()  # not spent

@@ -46,8 +46,6 @@ def test_bound() -> None:
     assert binding.access_token_jkt(access) == JKT
     assert binding.refresh_token_jkt(refresh) == "r" * 43
     assert binding.grant_jkt(grant) == "g" * 43
-    assert binding.code_jkt("c", grant.application) == "g" * 43
-    assert binding.code_jkt("c", ConfidentialApplicationFactory()) is None
 
 
 def test_deleted_with_the_token() -> None:
