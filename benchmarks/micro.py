@@ -445,13 +445,17 @@ def measure_consent(calls: int) -> None:
 
 
 def measure_grant(calls: int) -> None:
-    """dot.GrantReadOnceMixin: the three grant reads of a code exchange it answers from the row read once."""
+    """dot.GrantReadOnceMixin: the grant reads and the deletion of a code exchange, against DOT's."""
+    import itertools
+
     from django.contrib.auth import get_user_model
+    from django.db import transaction
     from django.utils import timezone
     from oauth2_provider.models import get_application_model, get_grant_model
     from oauth2_provider.oauth2_validators import OAuth2Validator as DotOAuth2Validator
     from oauthlib.common import Request
 
+    from django_par import dot
     from django_par.clients.validator import OAuth2Validator
 
     application = get_application_model().objects.create(
@@ -460,36 +464,61 @@ def measure_grant(calls: int) -> None:
         authorization_grant_type="authorization-code",
         redirect_uris="https://client.example.org/cb",
     )
-    get_grant_model().objects.create(
-        application=application,
-        user=get_user_model().objects.create(username="micro-grant"),
-        code="micro-grant-code",
-        expires=timezone.now() + timedelta(minutes=5),
-        redirect_uri="https://client.example.org/cb",
-        scope="openid",
-        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        code_challenge_method="S256",
-        nonce="n-0S6_WzA2Mj",
-    )
+    user = get_user_model().objects.create(username="micro-grant")
+    numbers = itertools.count()
+
+    def new_grant() -> str:
+        code = f"micro-grant-code-{next(numbers)}"
+        get_grant_model().objects.create(
+            application=application,
+            user=user,
+            code=code,
+            expires=timezone.now() + timedelta(minutes=5),
+            redirect_uri="https://client.example.org/cb",
+            scope="openid",
+            code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            code_challenge_method="S256",
+            nonce="n-0S6_WzA2Mj",
+        )
+        return code
+
+    code = new_grant()
     validator = OAuth2Validator()
 
+    def asking(instance: Any, code: str) -> Request:
+        request = Request("/o/token/")
+        instance.get_authorization_code_scopes("micro-grant", code, "https://client.example.org/cb", request)
+        request.client = application
+        assert instance.validate_code("micro-grant", code, application, request)
+        instance.get_code_challenge(code, request)
+        instance.get_code_challenge_method(code, request)
+        instance.confirm_redirect_uri("micro-grant", code, "https://client.example.org/cb", application, request)
+        instance.get_authorization_code_nonce("micro-grant", code, "", request)
+        return request
+
     def questions(instance: Any) -> Callable[[], Any]:
-        def ask() -> Any:
-            request = Request("/o/token/")
-            request.client = application
-            instance.get_code_challenge("micro-grant-code", request)
-            instance.get_code_challenge_method("micro-grant-code", request)
-            instance.confirm_redirect_uri(
-                "micro-grant", "micro-grant-code", "https://client.example.org/cb", application, request
-            )
-            return instance.get_authorization_code_nonce("micro-grant", "micro-grant-code", "", request)
+        return lambda: asking(instance, code)
 
-        return ask
-
-    print("grant reads of a code exchange (dot.GrantReadOnceMixin: challenge, method, redirect_uri, nonce)")
+    print("grant reads of a code exchange (dot.GrantReadOnceMixin: OpenID scopes, validate_code, challenge,")
+    print("method, redirect_uri, nonce; with django_par's DPoP and details checks on the row read once)")
     dots = per_call(questions(DotOAuth2Validator()), calls)
-    report("DOT: four reads of the grant", dots)
-    report("one read, the row kept on the oauthlib request", per_call(questions(validator), calls), dots)
+    report("DOT: six reads of the grant (and its user)", dots)
+    report("one prepared read of each row, kept on the oauthlib request", per_call(questions(validator), calls), dots)
+
+    def exchange(instance: Any) -> Callable[[], Any]:
+        def run() -> None:
+            code = new_grant()
+            with transaction.atomic():
+                request = asking(instance, code)
+                instance.invalidate_authorization_code("micro-grant", code, request)
+
+        return run
+
+    print("the same, with the grant's creation and its deletion (invalidate_authorization_code)")
+    dots = per_call(exchange(DotOAuth2Validator()), calls // 4)
+    report("DOT: the reads, then Django's collector", dots)
+    report("one read, then one DELETE by key", per_call(exchange(validator), calls // 4), dots)
+    assert dot.BESIDE_GRANT  # the rows read with the grant
 
 
 SECTIONS: dict[str, Callable[[int], None]] = {

@@ -288,6 +288,26 @@ class BesideToken(models.Model):
         abstract = True
 
 
+# Where a reader that fetched a token's rows beside it keeps them on the token object:
+# {related_name: row or None}. See beside_row().
+BESIDE_ROWS = "_django_par_beside"
+
+
+def beside_row(token: Any, related_name: str) -> Any | None:
+    """The row of ``related_name`` (e.g. ``"par_dpopbinding"``) beside a DOT grant or token, or None.
+
+    From the rows its reader kept on the object (:func:`django_par.dot.exchange_grant`
+    reads them with the grant), else through the reverse one-to-one (a query).
+    """
+    kept = vars(token).get(BESIDE_ROWS)
+    if kept is not None and related_name in kept:
+        return kept[related_name]
+    try:
+        return getattr(token, related_name)
+    except models.ObjectDoesNotExist:
+        return None
+
+
 class DPoPBinding(BesideToken):
     """The DPoP key a DOT authorization code, access token or refresh token is bound to (RFC 9449).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import DPoPBinding
+from ..models import DPoPBinding, beside_row
 
 __all__ = [
     "access_token_jkt",
@@ -50,14 +50,10 @@ def refresh_token_jkt(token: Any) -> str | None:
 def grant_jkt(grant: Any) -> str | None:
     """The thumbprint a DOT Grant (authorization code) is bound to (§10).
 
-    Through the grant's reverse one-to-one: no query when the grant was read with it
-    (``select_related``, as :func:`django_par.dot.exchange_grant` reads it).
+    No query for a grant read with its rows beside it (:func:`django_par.dot.exchange_grant`).
     """
-    try:
-        jkt: str = grant.par_dpopbinding.jkt
-    except DPoPBinding.DoesNotExist:
-        return None
-    return jkt
+    row = beside_row(grant, "par_dpopbinding")
+    return None if row is None else str(row.jkt)
 
 
 def bind_access_token(token: Any, jkt: str) -> None:

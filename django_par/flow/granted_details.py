@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..errors import InvalidAuthorizationDetails
-from ..models import AuthorizationDetails
+from ..models import AuthorizationDetails, beside_row
 from ..push import authorization_details
 
 NAME = authorization_details.NAME
@@ -48,12 +48,10 @@ def _details(**lookup: Any) -> list[dict[str, Any]] | None:
 
 
 def grant_details(grant: Any) -> list[dict[str, Any]] | None:
-    """The details a DOT Grant (authorization code) carries; no query when the grant was read
-    with them (``select_related``, as :func:`django_par.dot.exchange_grant` reads it)."""
-    try:
-        details: list[dict[str, Any]] = grant.par_authorizationdetails.details
-    except AuthorizationDetails.DoesNotExist:
-        return None
+    """The details a DOT Grant (authorization code) carries; no query for a grant read with
+    its rows beside it (:func:`django_par.dot.exchange_grant`)."""
+    row = beside_row(grant, "par_authorizationdetails")
+    details: list[dict[str, Any]] | None = None if row is None else row.details
     return details
 
 
