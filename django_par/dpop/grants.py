@@ -46,8 +46,8 @@ def supported() -> bool:
 
 def request_proof(request: HttpRequest) -> Proof | None:
     """The verified proof of a POST to the PAR or token endpoint; ``htu`` is that endpoint (§4.3)."""
-    if not supported():
-        return None
+    if not supported() or "HTTP_DPOP" not in request.META:
+        return None  # no proof (verify_proof's answer too), without building the endpoint's URI
     return verify_proof(request, htm="POST", htu=endpoint_uri(request))
 
 
