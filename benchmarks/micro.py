@@ -485,6 +485,20 @@ def measure_grant(calls: int) -> None:
     code = new_grant()
     validator = OAuth2Validator()
 
+    from django.db import connection
+
+    table = connection.ops.quote_name(get_grant_model()._meta.db_table)
+
+    def on_a_cursor() -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {table} WHERE code = %s LIMIT 1", [code])
+            return cursor.fetchone()
+
+    print("one grant row by its code: what the ORM adds to the SQL (compiling the query, building the row)")
+    orm = per_call(lambda: list(get_grant_model().objects.filter(code=code)[:1]), calls)
+    report("the ORM: filter(code=...)[:1]", orm)
+    report("its SQL on a cursor", per_call(on_a_cursor, calls), orm)
+
     def asking(instance: Any, code: str) -> Request:
         request = Request("/o/token/")
         instance.get_authorization_code_scopes("micro-grant", code, "https://client.example.org/cb", request)
