@@ -27,6 +27,9 @@ from tests.helpers.factories import (
 # A test's own @settings(max_examples=...) still wins over the profile's.
 hypothesis_settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, print_blob=True)
 hypothesis_settings.register_profile("long", max_examples=5000, deadline=None, print_blob=True)
+# tox's PostgreSQL and MariaDB envs: the parsers' properties get their 100 examples in the three
+# SQLite envs (every Python, Django and DOT line); with a server database, fewer, the same first ones.
+hypothesis_settings.register_profile("server-db", max_examples=30, deadline=None, derandomize=True, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -136,3 +139,14 @@ def _empty_caches() -> Iterator[None]:
         if isinstance(cache, LocMemCache):
             cache.clear()
     yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``once_per_matrix`` tests are skipped where tox says they run in another env (tox.ini)."""
+    elsewhere = os.environ.get("DJANGO_PAR_ONCE_PER_MATRIX_IN")
+    if not elsewhere:
+        return
+    skip = pytest.mark.skip(reason=f"once per tox matrix: runs in {elsewhere}")
+    for item in items:
+        if item.get_closest_marker("once_per_matrix"):
+            item.add_marker(skip)

@@ -31,7 +31,10 @@ from jwcrypto import jwk, jwt
 from example_project.demo import rp
 from tests.helpers.browser_helpers import HTTP_TIMEOUT, PASSWORD, USERNAME, ExampleServer, running_example
 
-live = pytest.mark.live
+
+def live(test: Any) -> Any:
+    """A test against the example server: once per tox matrix (pyproject.toml's markers)."""
+    return pytest.mark.once_per_matrix(pytest.mark.live(test))
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,7 @@ BROWSER_TIMEOUT = 90
 
 BROWSER_MARKS = [
     pytest.mark.live,
+    pytest.mark.once_per_matrix,
     pytest.mark.skipif(
         not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
         reason=f"needs Debian's chromium and chromedriver at {CHROMIUM} and {CHROMEDRIVER} "

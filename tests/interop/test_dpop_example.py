@@ -19,7 +19,7 @@ from requests_oauth2client import DPoPKey, DPoPToken, EndpointError, OAuth2Clien
 from tests.helpers.browser_helpers import HTTP_TIMEOUT, PASSWORD, USERNAME, ExampleServer, example_server  # noqa: F401
 from tests.interop.test_flow import TimeoutSession, authorize_in_browser, query_of
 
-pytestmark = [pytest.mark.live]
+pytestmark = [pytest.mark.live, pytest.mark.once_per_matrix]
 
 CLIENT_ID = "demo-dpop"
 

@@ -23,7 +23,7 @@ import pytest
 from tests.helpers.browser_helpers import PASSWORD, USERNAME, ExampleServer, example_server  # noqa: F401
 from tests.interop.test_flow import authorize_in_browser
 
-pytestmark = [pytest.mark.live]
+pytestmark = [pytest.mark.live, pytest.mark.once_per_matrix]
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 CLIENT_ID = "demo-dpop"

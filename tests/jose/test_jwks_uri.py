@@ -45,7 +45,7 @@ from tests.helpers.jwt_helpers import (
 )
 from tests.helpers.tls import make_certificate
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clear_jwks_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clear_jwks_cache"), pytest.mark.once_per_matrix]
 
 KEY_1 = private_key("EC", kid="rotating-key-1")
 KEY_2 = private_key("EC", kid="rotating-key-2")
