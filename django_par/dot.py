@@ -227,10 +227,12 @@ BESIDE_GRANT = ("par_dpopbinding", "par_authorizationdetails")
 
 
 @functools.cache
-def _beside_grant_relations() -> list[Any]:
-    return [
-        relation for relation in get_grant_model()._meta.related_objects if relation.get_accessor_name() in BESIDE_GRANT
-    ]
+def _grant_relations() -> tuple[list[Any], bool]:
+    """django_par's one-to-ones beside the Grant model, and whether nothing else refers to it
+    (then a grant's deletion cascades to those rows only)."""
+    related = get_grant_model()._meta.related_objects
+    beside = [relation for relation in related if relation.get_accessor_name() in BESIDE_GRANT]
+    return beside, len(beside) == len(related)
 
 
 def _read_grant(code: str) -> Any | None:
@@ -251,29 +253,27 @@ def _read_grant(code: str) -> Any | None:
         BESIDE_ROWS,
         {
             relation.get_accessor_name(): statements.select_one(relation.related_model, relation.field.name, grant.pk)
-            for relation in _beside_grant_relations()
+            for relation in _grant_relations()[0]
         },
     )
     return grant
 
 
+def _grant_read_once(request: Any, code: str) -> Any | None:
+    """The grant of ``code`` (or None), read at the first question of this oauthlib request."""
+    kept = request.__dict__.get("_django_par_grant")
+    if kept is None or kept[0] != code:
+        kept = request._django_par_grant = (code, _read_grant(code))
+    return kept[1]
+
+
 def exchange_grant(request: Any, code: str) -> Any:
     """The grant of this code and this request's client, read once per oauthlib request, with
     its user and the rows django_par keeps beside it (raises the model's ``DoesNotExist``)."""
-    kept = request.__dict__.get("_django_par_grant")
-    if kept is None or kept.code != code:
-        kept = _read_grant(code)
-        request._django_par_grant = kept
-    if kept is None or kept.application_id != request.client.pk:
+    grant = _grant_read_once(request, code)
+    if grant is None or grant.application_id != request.client.pk:
         raise get_grant_model().DoesNotExist
-    return kept
-
-
-@functools.cache
-def _only_rows_beside_grant() -> bool:
-    """Whether nothing but django_par's own rows refers to the Grant model (its deletion cascades to them only)."""
-    related = {relation.get_accessor_name() for relation in get_grant_model()._meta.related_objects}
-    return related <= set(BESIDE_GRANT)
+    return grant
 
 
 class GrantReadOnceMixin:
@@ -289,8 +289,7 @@ class GrantReadOnceMixin:
 
     def get_authorization_code_scopes(self, client_id: str, code: str, redirect_uri: str, request: Any) -> Any:
         # oauthlib's OpenID dispatcher asks before the client is authenticated: by code alone, as DOT does.
-        grant = _read_grant(code)
-        request._django_par_grant = grant
+        grant = _grant_read_once(request, code)
         if grant is None or not grant.scope:
             return []
         return scope_to_list(grant.scope)
@@ -328,9 +327,9 @@ class GrantReadOnceMixin:
 
     def get_authorization_code_nonce(self, client_id: str, code: str, redirect_uri: str, request: Any) -> Any:
         kept = request.__dict__.get("_django_par_grant")
-        if kept is None or kept.code != code:
+        if kept is None or kept[0] != code or kept[1] is None:
             return super().get_authorization_code_nonce(client_id, code, redirect_uri, request)  # type: ignore[misc]
-        return kept.nonce or None
+        return kept[1].nonce or None
 
     def invalidate_authorization_code(self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any) -> None:
         """The kept grant deleted by its primary key, with the rows beside it that its read found.
@@ -342,23 +341,22 @@ class GrantReadOnceMixin:
         exchange) is ``invalid_grant``, as in DOT.
         """
         kept = request.__dict__.get("_django_par_grant")
+        grant = kept[1] if kept is not None and kept[0] == code else None
         model = get_grant_model()
         if (
-            kept is None
-            or BESIDE_ROWS not in vars(kept)
-            or kept.code != code
-            or kept.application_id != getattr(request.client, "pk", None)
-            or not _only_rows_beside_grant()
+            grant is None
+            or grant.application_id != getattr(request.client, "pk", None)
+            or not _grant_relations()[1]
             or signals.pre_delete.has_listeners(model)
             or signals.post_delete.has_listeners(model)
         ):
             super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)  # type: ignore[misc]
             return
         for name in BESIDE_GRANT:
-            row = beside_row(kept, name)  # read with the grant: no query
+            row = beside_row(grant, name)  # read with the grant: no query
             if row is not None:
                 row.delete()
-        if not statements.delete_row(model, kept.pk):
+        if not statements.delete_row(model, grant.pk):
             raise InvalidGrantError(request=request)
 
 

@@ -202,7 +202,8 @@ def test_another_model_referring_to_grants_gets_dots_deletion(
 ) -> None:
     code = code_for(logged_in_browser, confidential_app)
     validator, request = validated(confidential_app, code)
-    monkeypatch.setattr(dot, "_only_rows_beside_grant", lambda: False)
+    beside, _ = dot._grant_relations()
+    monkeypatch.setattr(dot, "_grant_relations", lambda: (beside, False))  # as if another model referred to grants
 
     with CaptureQueriesContext(connection) as queries:
         validator.invalidate_authorization_code(confidential_app.client_id, code, request)
@@ -212,7 +213,7 @@ def test_another_model_referring_to_grants_gets_dots_deletion(
 
 
 def test_only_django_pars_rows_refer_to_grants_here() -> None:
-    assert dot._only_rows_beside_grant()
+    assert dot._grant_relations()[1]
 
 
 def test_an_expired_code_is_refused_from_the_row_read_once(logged_in_browser: Browser, confidential_app: Any) -> None:
